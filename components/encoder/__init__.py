@@ -1,0 +1,1 @@
+"""Sentence-transformer → TF Hub-style preprocessor + encoder SavedModels."""

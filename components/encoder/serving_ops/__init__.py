@@ -1,0 +1,1 @@
+"""Op lists of stock TF Serving 2.16, for checking exported SavedModels."""
