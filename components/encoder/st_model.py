@@ -124,6 +124,11 @@ def _read_weights(folder: Path, prefix: str = "") -> dict[str, np.ndarray]:
 def _read_tokenizer(folder: Path) -> TokenizerSpec:
     vocab = tuple((folder / "vocab.txt").read_text(encoding="utf-8").split("\n"))
     vocab = vocab[:-1] if vocab and vocab[-1] == "" else vocab
+    first_line = {}
+    for line, token in enumerate(vocab, start=1):
+        if first_line.setdefault(token, line) != line:
+            raise UnsupportedModelError(f"{folder / 'vocab.txt'}: line {line} repeats the token {token!r} of line "
+                                        f"{first_line[token]}; token ids would be ambiguous")
     config = _read_json(folder / "tokenizer_config.json", default={})
     special = _read_json(folder / "special_tokens_map.json", default={})
 

@@ -29,8 +29,9 @@ TINY_CONFIG = BertConfig(vocab_size=0, hidden_size=32, num_layers=2, num_heads=4
 
 def tiny_vocab() -> list[str]:
     chars = string.ascii_lowercase + string.digits + string.punctuation
-    return (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(chars) + [f"##{c}" for c in chars]
-            + list(dict.fromkeys(_WORDS)) + ["##s", "##ed", "##ing", "##ly", "##er", "##est", "##n't"])
+    tokens = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(chars) + [f"##{c}" for c in chars] + _WORDS
+              + ["##s", "##ed", "##ing", "##ly", "##er", "##est"])
+    return list(dict.fromkeys(tokens))
 
 
 def write(folder: Path, seed: int = 0) -> Path:

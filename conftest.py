@@ -1,0 +1,29 @@
+"""Shared test fixtures: the tiny test encoder (seconds) and the real all-MiniLM-L6-v2 export (cached)."""
+import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import pytest
+
+TINY_SEQ_LENGTH = 16
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    from components.encoder import tiny
+
+    return tiny.write(tmp_path_factory.mktemp("tiny_st"))
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tiny_model_dir, tmp_path_factory):
+    from components.encoder import export
+
+    out = tmp_path_factory.mktemp("tiny_export")
+    export.export(out, tiny_model_dir, seq_length=TINY_SEQ_LENGTH)
+    return out
+
+
+@pytest.fixture(scope="session")
+def minilm_export():
+    """The default encoder, converted once per machine (the cache is keyed by the source's content hash)."""
+    from components.encoder import export
+
+    return export.cached_export()
