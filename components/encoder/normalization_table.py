@@ -7,6 +7,7 @@ older Unicode tables), then stored as runs of code points, each run either keepi
 between spaces, or replacing it with a constant string. The graph then only needs a sorted search and gathers.
 """
 import dataclasses
+import functools
 
 import numpy as np
 from tokenizers import normalizers, pre_tokenizers
@@ -32,6 +33,7 @@ def special_token_sentinels(spec: TokenizerSpec) -> dict[str, str]:
     return {token: chr(SENTINEL_BASE + i) for i, token in enumerate(spec.special_tokens)}
 
 
+@functools.lru_cache(maxsize=8)  # Building takes seconds; tests export several models of one tokenizer.
 def build(spec: TokenizerSpec) -> NormalizationTable:
     normalizer = normalizers.BertNormalizer(
         clean_text=spec.clean_text, handle_chinese_chars=spec.handle_chinese_chars,
