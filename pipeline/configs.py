@@ -1,0 +1,70 @@
+"""The one configuration object that flows through the pipeline, from the CLI to every component."""
+import dataclasses
+import json
+from pathlib import Path
+
+FORMATS = ("csv", "tsv", "jsonl", "tfrecord")
+MODES = ("frozen", "finetune")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".tfrecord": "tfrecord",
+               ".tfrecords": "tfrecord", ".gz": "tfrecord"}
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    # Data: canonical features `text` and `label` are taken from these columns.
+    train_data: str
+    eval_data: str | None = None  # None: a deterministic hash split of train_data (4:1).
+    data_format: str | None = None  # csv | tsv | jsonl | tfrecord; None: from the train file's extension.
+    text_column: str = "text"
+    label_column: str = "label"
+    label_names: tuple[str, ...] = ()  # Empty: the sorted distinct labels of the train data.
+    # Encoder: a TF Hub-style BERT preprocessor + encoder pair (local path or URL); empty = converted MiniLM.
+    preprocessor_handle: str = ""
+    encoder_handle: str = ""
+    seq_length: int = 128
+    # Training.
+    mode: str = "frozen"  # frozen: encoder weights fixed; finetune: trained with a lower learning rate.
+    epochs: int = 3
+    batch_size: int = 32
+    head_learning_rate: float = 1e-3
+    encoder_learning_rate: float = 2e-5
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    hidden_units: int = 256
+    dropout: float = 0.1
+    max_train_steps: int | None = None  # Caps fine-tuning steps (CPU budgets); None = full epochs.
+    # Evaluation gate.
+    min_accuracy: float = 0.5
+    max_accuracy_drop: float = 0.0  # Allowed drop against the latest blessed model.
+    # Where things go.
+    pipeline_name: str = "sentence-tfx"
+    pipeline_root: str = "runs/pipeline"
+    metadata_path: str | None = None  # None: <pipeline_root>/metadata.sqlite
+    serving_dir: str = "runs/serving"
+    beam_pipeline_args: tuple[str, ...] = ("--runner=FnApiRunner",)  # DirectRunner would try to download Prism.
+
+    def __post_init__(self):
+        if self.data_format is None:
+            suffix = Path(self.train_data).suffix.lower()
+            if suffix not in _EXTENSIONS:
+                raise ValueError(f"cannot tell the format of {self.train_data} from its extension; pass "
+                                 f"--format ({'|'.join(FORMATS)})")
+            object.__setattr__(self, "data_format", _EXTENSIONS[suffix])
+        if self.data_format not in FORMATS:
+            raise ValueError(f"format {self.data_format!r} is not one of {', '.join(FORMATS)}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if bool(self.preprocessor_handle) != bool(self.encoder_handle):
+            raise ValueError("give both a preprocessor and an encoder handle, or neither (default encoder)")
+        if self.seq_length < 3:
+            raise ValueError(f"seq_length {self.seq_length} leaves no room for text between [CLS] and [SEP]")
+        if self.metadata_path is None:
+            object.__setattr__(self, "metadata_path", str(Path(self.pipeline_root) / "metadata.sqlite"))
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "PipelineConfig":
+        fields = json.loads(text)
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
