@@ -1,0 +1,148 @@
+"""Each input format read exactly, and every bad input stopped with its file, line (or record) and field."""
+import collections
+import os
+
+import pytest
+import tensorflow as tf
+
+from components.example_gen import text_formats
+from components.example_gen.text_formats import InputDataError
+
+SST2_TRAIN = "/work/shared/data/sst2/train.tsv"
+
+
+def _write(tmp_path, name, content):
+    path = tmp_path / name
+    (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+    return str(path)
+
+
+def _read(path, data_format, text_column="text", label_column="label"):
+    return list(text_formats.read_examples(path, data_format, text_column, label_column))
+
+
+def _feature(value):
+    """bytes, int or float: one value of that kind; None: an empty bytes_list; a list: several values."""
+    values = value if isinstance(value, list) else [] if value is None else [value]
+    if values and isinstance(values[0], int):
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+    if values and isinstance(values[0], float):
+        return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
+
+
+def _example(text, label):
+    return tf.train.Example(features=tf.train.Features(feature={"text": _feature(text), "label": _feature(label)}))
+
+
+def _write_tfrecord(path, examples, compression=""):
+    with tf.io.TFRecordWriter(str(path), options=compression) as writer:
+        for example in examples:
+            writer.write(example.SerializeToString())
+    return str(path)
+
+
+def test_csv_quoted_commas_quotes_newlines_extra_columns_and_unicode(tmp_path):
+    path = _write(tmp_path, "d.csv", 'id,label,text\n'
+                                     '1,pos,"good, really ""good"""\n'
+                                     '2,neg,"two\nlines"\n'
+                                     '\n'
+                                     '3,1,Ünïcödé 😀 日本\n')
+    assert _read(path, "csv") == [(f"{path}:2", 'good, really "good"', "pos"), (f"{path}:3", "two\nlines", "neg"),
+                                  (f"{path}:6", "Ünïcödé 😀 日本", "1")]
+
+
+def test_csv_byte_order_mark_and_crlf(tmp_path):
+    path = _write(tmp_path, "d.csv", "\ufefftext,label\r\nhi,a\r\n".encode())
+    assert _read(path, "csv") == [(f"{path}:2", "hi", "a")]
+
+
+def test_tsv_keeps_unescaped_quotes_inside_fields_and_reads_quoted_tabs(tmp_path):
+    path = _write(tmp_path, "d.tsv", 'sentence\tlabel\n'
+                                     'the " hidden " film \t1\n'
+                                     'says "no" twice\t0\n'
+                                     '"a\ttab"\t1\n')
+    assert _read(path, "tsv", "sentence") == [(f"{path}:2", 'the " hidden " film ', "1"),
+                                              (f"{path}:3", 'says "no" twice', "0"), (f"{path}:4", "a\ttab", "1")]
+
+
+@pytest.mark.skipif(not os.path.exists(SST2_TRAIN), reason="SST-2 not on this machine")
+def test_sst2_train_reads_row_for_row():
+    with open(SST2_TRAIN, encoding="utf-8") as f:
+        expected = [line.rstrip("\n").split("\t") for line in f][1:]
+    summary = text_formats.scan(SST2_TRAIN, "tsv", "sentence", "label")
+    assert len(expected) == summary.rows == 60_614
+    assert [[text, label] for _, text, label in _read(SST2_TRAIN, "tsv", "sentence")] == expected
+
+
+def test_jsonl_numbers_keep_their_literal_text_and_blank_lines_are_skipped(tmp_path):
+    path = _write(tmp_path, "d.jsonl", '{"text": "a", "label": 1, "extra": [1]}\n{"text": "b", "label": "x"}\n'
+                                       '\n{"text": "c", "label": 2.50}\n')
+    assert _read(path, "jsonl") == [(f"{path}:1", "a", "1"), (f"{path}:2", "b", "x"), (f"{path}:4", "c", "2.50")]
+
+
+@pytest.mark.parametrize("name, compression", [("d.tfrecord", ""), ("d.tfrecord.gz", "GZIP")])
+def test_tfrecord_bytes_int_and_float_labels(tmp_path, name, compression):
+    path = _write_tfrecord(tmp_path / name, [_example("été".encode(), b"pos"), _example(b"b", 3),
+                                             _example(b"c", 0.1)], compression)
+    assert _read(path, "tfrecord") == [(f"{path}:record 1", "été", "pos"), (f"{path}:record 2", "b", "3"),
+                                       (f"{path}:record 3", "c", "0.1")]
+
+
+def test_empty_and_whitespace_texts_are_kept_as_none(tmp_path):
+    csv_path = _write(tmp_path, "d.csv", 'text,label\n,a\n" \t ",b\nok,c\n')
+    tfrecord_path = _write_tfrecord(tmp_path / "d.tfrecord", [_example(None, b"a"), _example(b"  ", b"b")])
+    assert [text for _, text, _ in _read(csv_path, "csv")] == [None, None, "ok"]
+    assert [text for _, text, _ in _read(tfrecord_path, "tfrecord")] == [None, None]
+
+
+def test_scan_counts_rows_labels_and_empty_texts(tmp_path):
+    path = _write(tmp_path, "d.csv", "text,label\na,x\n ,y\nc,x\n")
+    assert text_formats.scan(path, "csv", "text", "label") == text_formats.Summary(
+        rows=3, labels=collections.Counter({"x": 2, "y": 1}), empty_texts=1)
+
+
+@pytest.mark.parametrize("data_format, content, expected", [
+    ("csv", b"", ": empty file: no header row"),
+    ("csv", b"text,label\n", ": empty file: no csv records"),
+    ("jsonl", b"\n\n", ": empty file: no jsonl records"),
+    ("csv", b"txt,label\na,b\n", ":1: column 'text' is missing from the header; columns found: ['txt', 'label']"),
+    ("csv", b"text,label,text\na,b,c\n", ":1: column 'text' is repeated in the header"),
+    ("csv", b"text,label\na,b\nc,d,e\n", ":3: row has 3 fields, the header has 2"),
+    ("csv", b"text,label\na,b\n\"c,d\n", ":3: malformed csv record ending at line 3: unexpected end of data"),
+    ("tsv", b"text\tlabel\n\" hidden \" film\t1\n", ":2: malformed tsv record"),
+    ("csv", b"text,label\nok,a\ncaf\xe9 \xff,b\n", ":3: field 'text' is not UTF-8: bytes b'\\xe9' at character 3"),
+    ("csv", b"text,label\nok,\xc3\n", ":2: field 'label' is not UTF-8: bytes b'\\xc3'"),
+    ("csv", b"text,label\nok, \n", ":2: field 'label': label is empty"),
+    ("jsonl", b'{"text": "a", "label": "b"}\n{"text": "a"\n', ":2: invalid JSON"),
+    ("jsonl", b'[1]\n', ":1: expected a JSON object, got list"),
+    ("jsonl", b'{"text": "a"}\n', ":1: field 'label' is missing; fields found: ['text']"),
+    ("jsonl", b'{"text": "a", "label": true}\n', ":1: field 'label' must be a string or number, got true"),
+    ("jsonl", b'{"text": "a", "label": null}\n', ":1: field 'label' must be a string or number, got null"),
+    ("jsonl", b'{"text": "a", "label": {"k": 1}}\n', ":1: field 'label' must be a string or number, got {"),
+    ("jsonl", b'{"text": 5, "label": "a"}\n', ":1: field 'text' must be a string, got number"),
+    ("jsonl", b'{"text": "\xff", "label": "a"}\n', ":1: field 'text' is not UTF-8: bytes b'\\xff'"),
+    ("tfrecord", b"not a tfrecord file", ":record 1: unreadable TFRecord"),
+])
+def test_bad_input_names_file_line_and_field(tmp_path, data_format, content, expected):
+    _assert_error(_write(tmp_path, f"d.{data_format}", content), data_format, expected)
+
+
+@pytest.mark.parametrize("example, expected", [
+    (tf.train.Example(), ":record 2: field 'text' is missing; features found: []"),
+    (_example([b"a", b"b"], b"x"), ":record 2: field 'text' has 2 values"),
+    (_example(3, b"x"), ":record 2: field 'text' is int64_list; expected bytes_list"),
+    (_example(b"a", None), ":record 2: field 'label': label is empty"),
+    (_example(b"\xff", b"x"), ":record 2: field 'text' is not UTF-8"),
+])
+def test_bad_tfrecord_names_record_and_field(tmp_path, example, expected):
+    path = _write_tfrecord(tmp_path / "d.tfrecord.gz", [_example(b"ok", b"x"), example], "GZIP")
+    _assert_error(path, "tfrecord", expected)
+
+
+def _assert_error(path, data_format, expected):
+    """The message starts with the file, then the line or record, then (where there is one) the field."""
+    with pytest.raises(InputDataError) as error:
+        _read(path, data_format)
+    assert str(error.value).startswith(path + expected), str(error.value)
+

@@ -1,0 +1,1 @@
+"""Trainer: the pre-tokenized sentence-encoder classifier, its training, and its serving signatures."""

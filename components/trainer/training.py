@@ -1,0 +1,133 @@
+"""run_fn: trains the classifier frozen (head on cached embeddings) or fine-tuned (two learning rates), exports it."""
+import logging
+import math
+import time
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras
+from tfx import v1 as tfx
+from tfx_bsl.public import tfxio
+
+from components import features
+from components.trainer import model as classifier_model
+from components.trainer import signatures
+from pipeline.configs import PipelineConfig
+
+log = logging.getLogger(__name__)
+
+
+class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to `peak`, then linear decay to 0 at `total_steps` (the BERT fine-tuning schedule)."""
+
+    def __init__(self, peak: float, total_steps: int, warmup_steps: int):
+        self.peak, self.total_steps, self.warmup_steps = peak, total_steps, max(warmup_steps, 1)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warmup = self.peak * step / self.warmup_steps
+        decay = self.peak * tf.maximum(0.0, (self.total_steps - step) / max(self.total_steps - self.warmup_steps, 1))
+        return tf.where(step < self.warmup_steps, warmup, decay)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
+
+
+class TwoRateClassifier(tf_keras.Model):
+    """Applies `encoder_optimizer` to the encoder's variables and the compiled optimizer to the head's."""
+
+    encoder_optimizer: tf_keras.optimizers.Optimizer
+
+    def train_step(self, data):
+        ids, labels = data
+        encoder_variables = self.get_layer(classifier_model.ENCODER_LAYER).trainable_variables
+        encoder_refs = {v.ref() for v in encoder_variables}
+        head_variables = [v for v in self.trainable_variables if v.ref() not in encoder_refs]
+        with tf.GradientTape() as tape:
+            scores = self(ids, training=True)
+            loss = self.compiled_loss(labels, scores, regularization_losses=self.losses)
+        gradients = tape.gradient(loss, encoder_variables + head_variables)
+        self.encoder_optimizer.apply_gradients(zip(gradients[:len(encoder_variables)], encoder_variables))
+        self.optimizer.apply_gradients(zip(gradients[len(encoder_variables):], head_variables))
+        self.compiled_metrics.update_state(labels, scores)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+
+def _dataset(fn_args, files, tft_output, batch_size: int, shuffle: bool, epochs: int | None = 1) -> tf.data.Dataset:
+    dataset = fn_args.data_accessor.tf_dataset_factory(
+        files, tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=features.LABEL_INDEX,
+                                              shuffle=shuffle, num_epochs=epochs),
+        tft_output.transformed_metadata.schema)
+    return dataset.map(lambda batch, labels: (
+        {name: tf.cast(batch[name], tf.int32) for name in features.TOKEN_FEATURES}, labels))
+
+
+def _embed_dataset(encoder, dataset, split: str):
+    """Runs the frozen encoder once over a split: (embeddings, labels) as numpy arrays."""
+    embed = tf.function(lambda ids: classifier_model.sentence_embedding(encoder, ids, training=False))
+    embeddings, labels, started = [], [], time.monotonic()
+    for batch, (ids, label) in enumerate(dataset, start=1):
+        embeddings.append(embed(ids).numpy())
+        labels.append(label.numpy())
+        if batch % 50 == 0:
+            count = sum(len(x) for x in labels)
+            log.info("embedding %s: %d examples, %.0f/s", split, count, count / (time.monotonic() - started))
+    return np.concatenate(embeddings), np.concatenate(labels)
+
+
+def _compile(model, optimizer):
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+
+def _train_frozen(config, fn_args, tft_output, encoder, head, callbacks):
+    """The encoder runs once per example; only the head trains, for all epochs, on the cached embeddings."""
+    train_x, train_y = _embed_dataset(encoder, _dataset(fn_args, fn_args.train_files, tft_output,
+                                                        config.batch_size, shuffle=False), "train")
+    eval_x, eval_y = _embed_dataset(encoder, _dataset(fn_args, fn_args.eval_files, tft_output,
+                                                      config.batch_size, shuffle=False), "eval")
+    _compile(head, tf_keras.optimizers.Adam(config.head_learning_rate))
+    head.fit(train_x, train_y, batch_size=config.batch_size, epochs=config.epochs, validation_data=(eval_x, eval_y),
+             callbacks=callbacks, verbose=2)
+
+
+def _train_finetune(config, fn_args, tft_output, encoder, head, callbacks):
+    train_size = sum(int(tf.size(labels)) for _, labels in _dataset(
+        fn_args, fn_args.train_files, tft_output, 1024, shuffle=False))
+    steps_per_epoch = math.ceil(train_size / config.batch_size)
+    total_steps = config.epochs * steps_per_epoch
+    if config.max_train_steps:
+        total_steps = min(total_steps, config.max_train_steps)
+        steps_per_epoch = min(steps_per_epoch, total_steps)
+    warmup = int(config.warmup_fraction * total_steps)
+    log.info("fine-tuning: %d examples, %d steps (%d warm-up), batch %d", train_size, total_steps, warmup,
+             config.batch_size)
+
+    def adamw(peak):
+        optimizer = tf_keras.optimizers.AdamW(WarmupLinearDecay(peak, total_steps, warmup),
+                                              weight_decay=config.weight_decay)
+        optimizer.exclude_from_weight_decay(var_names=["bias", "layer_norm", "LayerNorm"])
+        return optimizer
+
+    trainable = classifier_model.build_classifier(encoder, head, config.seq_length, model_class=TwoRateClassifier)
+    _compile(trainable, adamw(config.head_learning_rate))
+    trainable.encoder_optimizer = adamw(config.encoder_learning_rate)
+    trainable.fit(_dataset(fn_args, fn_args.train_files, tft_output, config.batch_size, shuffle=True, epochs=None),
+                  steps_per_epoch=steps_per_epoch, epochs=math.ceil(total_steps / steps_per_epoch),
+                  validation_data=_dataset(fn_args, fn_args.eval_files, tft_output, config.batch_size,
+                                           shuffle=False),
+                  callbacks=callbacks, verbose=2)
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    """TFX Trainer entry point; the PipelineConfig arrives as JSON in custom_config["config"]."""
+    config = PipelineConfig.from_json(fn_args.custom_config["config"])
+    tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    encoder = classifier_model.build_encoder(config.encoder_handle, trainable=config.mode == "finetune")
+    head = classifier_model.build_head(len(config.label_names), config.hidden_units, config.dropout)
+    callbacks = [tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")]
+    train = _train_finetune if config.mode == "finetune" else _train_frozen
+    train(config, fn_args, tft_output, encoder, head, callbacks)
+    classifier = classifier_model.build_classifier(encoder, head, config.seq_length)
+    signatures.export(classifier, encoder, tft_output, config.label_names, config.seq_length,
+                      fn_args.serving_model_dir)

@@ -1,0 +1,1 @@
+"""Transform: tokenization with the encoder's own preprocessor, label → class index."""

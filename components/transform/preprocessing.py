@@ -1,0 +1,30 @@
+"""preprocessing_fn: raw text → fixed-length token ids with the encoder's preprocessor SavedModel.
+
+The same graph is embedded in the exported model (TFTransformOutput.transform_features_layer), so serving tokenizes
+exactly as training did.
+"""
+import tensorflow as tf
+import tensorflow_hub as hub
+import tensorflow_text  # noqa: F401  (registers the preprocessor's ops in this process and in Beam workers)
+
+from components import features
+from pipeline.configs import PipelineConfig
+
+
+def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
+    """The PipelineConfig arrives as JSON in custom_config["config"]."""
+    config = PipelineConfig.from_json(custom_config["config"])
+    preprocessor = hub.load(config.preprocessor_handle)
+    seq_length = config.seq_length
+    text = tf.reshape(inputs[features.TEXT], [-1])
+    tokens = preprocessor.tokenize(text)
+    packed = preprocessor.bert_pack_inputs([tokens], seq_length=tf.constant(seq_length))
+    outputs = {name: tf.cast(packed[name], tf.int64) for name in features.TOKEN_FEATURES}
+    wordpieces = tokens.merge_dims(-2, -1).row_lengths()
+    outputs[features.TRUNCATED] = tf.cast(wordpieces > seq_length - 2, tf.int64)
+    label_names = tf.constant(list(config.label_names))
+    label_index = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(label_names, tf.range(tf.size(label_names, out_type=tf.int64))),
+        default_value=-1)  # The validation gate has already refused labels outside the schema's domain.
+    outputs[features.LABEL_INDEX] = label_index.lookup(tf.reshape(inputs[features.LABEL], [-1]))
+    return outputs

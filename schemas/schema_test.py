@@ -1,0 +1,47 @@
+"""write_schema: the curated schema with the run's labels, readable the way TFX reads it; bad label lists refused."""
+import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import pytest
+from tfx.utils import io_utils
+
+import schemas
+
+
+def test_written_schema_has_the_labels_in_order_and_both_features_required(tmp_path):
+    path = schemas.write_schema(["positive", "negative", "neutral"], tmp_path / "new")
+    assert path == tmp_path / "new" / "schema.pbtxt"
+    schema = io_utils.SchemaReader().read(str(path))  # how ExampleValidator and Transform read it
+    (domain,) = schema.string_domain
+    assert list(domain.value) == ["positive", "negative", "neutral"]
+    features = {f.name: f for f in schema.feature}
+    assert set(features) == {"text", "label"}
+    for feature in features.values():
+        assert feature.presence.min_fraction == 1.0 and feature.presence.min_count == 1
+        assert (feature.value_count.min, feature.value_count.max) == (1, 1)
+    assert features["label"].domain == "label"
+    assert features["text"].HasField("natural_language_domain")
+    assert list(features["label"].not_in_environment) == ["SERVING"]
+    assert set(schema.default_environment) == {"TRAINING", "SERVING"}
+
+
+def test_a_second_run_overwrites_the_labels(tmp_path):
+    schemas.write_schema(["a", "b"], tmp_path)
+    schema = io_utils.SchemaReader().read(str(schemas.write_schema(("x", "y"), tmp_path)))
+    assert list(schema.string_domain[0].value) == ["x", "y"]
+
+
+@pytest.mark.parametrize("label_names, problem", [
+    ([], "at least 2 distinct"),
+    (["only"], "at least 2 distinct"),
+    (["a", "", "b"], "empty or blank"),
+    (["a", "  "], "empty or blank"),
+    (["a", "b", "a"], "repeat 'a'"),
+])
+def test_bad_label_names_are_refused(label_names, problem, tmp_path):
+    with pytest.raises(ValueError, match=problem):
+        schemas.write_schema(label_names, tmp_path)
+    assert not (tmp_path / "schema.pbtxt").exists()
+
+
+def test_a_string_is_not_a_list_of_labels(tmp_path):
+    with pytest.raises(TypeError, match="not the string 'ab'"):
+        schemas.write_schema("ab", tmp_path)
