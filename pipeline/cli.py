@@ -49,6 +49,65 @@ def _embed(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ProgressFilter(logging.Filter):
+    """Keeps TFX's component start/finish lines and everything from this project; drops the rest of absl's INFO."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or record.name.split(".")[0] in ("components", "pipeline", "__main__"):
+            return record.levelno >= logging.ERROR or "is not supported" not in record.getMessage()
+        return record.name == "absl" and " is running." in record.getMessage() or "is finished." in \
+            record.getMessage()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tfx import v1 as tfx
+
+    from components.data_validation.gate import AnomaliesFoundError
+    from components.example_gen.text_formats import InputDataError
+    from pipeline import pipeline, results
+    from pipeline.configs import PipelineConfig
+
+    overrides = {key: value for key, value in vars(args).items() if key in _RUN_FIELDS and value is not None}
+    try:
+        config = pipeline.prepare(PipelineConfig(**overrides))
+        tfx_pipeline = pipeline.create_pipeline(config)
+    except (InputDataError, ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_ProgressFilter())
+    try:
+        tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
+    except AnomaliesFoundError as error:
+        print(f"\nThe data failed validation; nothing was trained.\n{error}", file=sys.stderr)
+        return 3
+    summary = results.summarize_run(config)
+    print(f"\nEvaluation on {config.eval_data or 'the eval split of ' + config.train_data}:")
+    for name, value in summary.metrics.items():
+        print(f"  {name:40s} {value:.4f}" if name != "example_count" else f"  {name:40s} {value:.0f}")
+    print(f"  texts truncated at {config.seq_length} tokens: {100 * summary.truncated_share:.1f}% of training data")
+    print(f"blessed: {'yes' if summary.blessed else 'no'} (accuracy ≥ {config.min_accuracy} and no regression "
+          f"against the latest blessed model)")
+    print(f"pushed:  {summary.pushed_to or 'nothing (not blessed)'}")
+    print(f"data validation report: {summary.validation_report}")
+    print(f"TensorBoard logs:       {summary.tensorboard_dir}")
+    return 0 if summary.blessed else 1
+
+
+_RUN_FIELDS = ("train_data", "eval_data", "data_format", "text_column", "label_column", "label_names",
+               "preprocessor_handle", "encoder_handle", "seq_length", "mode", "epochs", "batch_size",
+               "head_learning_rate", "encoder_learning_rate", "max_train_steps", "min_accuracy", "pipeline_root",
+               "serving_dir", "metadata_path")
+
+
+def _encoder_pair(value: str) -> dict:
+    """An export-encoder directory (preprocessor/ + encoder/), else an encoder handle given with --preprocessor."""
+    path = Path(value)
+    if (path / "preprocessor").is_dir() and (path / "encoder").is_dir():
+        return {"preprocessor_handle": str(path / "preprocessor"), "encoder_handle": str(path / "encoder")}
+    return {"encoder_handle": value}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sentence-tfx", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -69,11 +128,45 @@ def build_parser() -> argparse.ArgumentParser:
     embed_parser.add_argument("--encoder", metavar="DIR",
                               help="an export-encoder output directory (default: the cached all-MiniLM-L6-v2)")
     embed_parser.set_defaults(handler=_embed)
+
+    run_parser = commands.add_parser(
+        "run", help="run the TFX pipeline locally: validate, tokenize, train, evaluate, push",
+        description="Runs the whole pipeline with TFX's LocalDagRunner on Beam (FnApiRunner), ML Metadata in SQLite.")
+    data = run_parser.add_argument_group("data")
+    data.add_argument("--train", dest="train_data", required=True, metavar="FILE")
+    data.add_argument("--eval", dest="eval_data", metavar="FILE", help="default: a 4:1 hash split of --train")
+    data.add_argument("--format", dest="data_format", choices=("csv", "tsv", "jsonl", "tfrecord"),
+                      help="default: from the file extension")
+    data.add_argument("--text-column", help="default: text")
+    data.add_argument("--label-column", help="default: label")
+    data.add_argument("--labels", dest="label_names", type=lambda v: tuple(v.split(",")), metavar="A,B,...",
+                      help="class names in index order (default: the sorted labels of --train)")
+    model = run_parser.add_argument_group("model")
+    model.add_argument("--encoder", metavar="DIR_OR_URL",
+                       help="an export-encoder directory, or a TF Hub BERT encoder handle used with --preprocessor "
+                            "(default: all-MiniLM-L6-v2, converted once and cached)")
+    model.add_argument("--preprocessor", dest="preprocessor_handle", metavar="DIR_OR_URL")
+    model.add_argument("--seq-length", type=int, help="token ids per text (default: 128)")
+    model.add_argument("--mode", choices=("frozen", "finetune"), help="default: frozen")
+    model.add_argument("--epochs", type=int)
+    model.add_argument("--batch-size", type=int)
+    model.add_argument("--head-lr", dest="head_learning_rate", type=float)
+    model.add_argument("--encoder-lr", dest="encoder_learning_rate", type=float)
+    model.add_argument("--max-train-steps", type=int, help="cap on fine-tuning steps")
+    model.add_argument("--min-accuracy", type=float, help="blessing threshold (default: 0.5)")
+    where = run_parser.add_argument_group("output")
+    where.add_argument("--pipeline-root", help="default: runs/pipeline")
+    where.add_argument("--serving-dir", help="where blessed models are pushed (default: runs/serving)")
+    where.add_argument("--metadata-path", help="default: <pipeline-root>/metadata.sqlite")
+    run_parser.set_defaults(handler=_run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "encoder", None):
+        for key, value in _encoder_pair(args.encoder).items():
+            setattr(args, key, value)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.handler(args)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import tensorflow_data_validation as tfdv
-from tensorflow_data_validation.utils import display_util
+from tensorflow_data_validation.utils import anomalies_util, display_util
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 from tfx import v1 as tfx
 from tfx.components.example_validator.executor import DEFAULT_FILE_NAME as ANOMALIES_FILE
@@ -28,7 +28,7 @@ STATISTICS_HTML = "statistics.html"
 ANOMALIES_HTML = "anomalies.html"
 DATASET = "(dataset)"  # the feature column of anomalies about a whole split, not one feature
 _MAX_LISTED_VALUES = 10
-_Reason = anomalies_pb2.AnomalyInfo
+_AnomalyInfo = anomalies_pb2.AnomalyInfo
 
 
 class ValidationReport(tfx.dsl.Artifact):
@@ -62,7 +62,8 @@ def find_problems(anomalies: Mapping[str, anomalies_pb2.Anomalies],
 def summarize(problems: list[Problem]) -> str:
     """The multi-line text a person reads in the failed run: per split and feature, what is wrong."""
     lines = [f"  {p.split}: {p.feature}: {p.short_description}: {p.detail}" for p in problems]
-    return "\n".join([f"Data validation found {len(problems)} anomalies; the run stops before Transform:", *lines])
+    return "\n".join([f"Data validation found {_count(len(problems), 'anomaly', 'anomalies')}; the run stops before "
+                      "Transform:", *lines])
 
 
 def _split_problems(split, anomalies, statistics, schema) -> Iterator[Problem]:
@@ -74,25 +75,25 @@ def _split_problems(split, anomalies, statistics, schema) -> Iterator[Problem]:
         for reason in info.reason:
             detail = (_detail(reason.type, features[feature], statistics.num_examples, schema, feature)
                       if feature in features else "")
-            yield Problem(split, feature, anomalies_pb2.AnomalyInfo.Severity.Name(info.severity),
+            yield Problem(split, feature, _AnomalyInfo.Severity.Name(info.severity),
                           reason.short_description, reason.description, detail or reason.description)
 
 
 def _detail(reason_type, stats: statistics_pb2.FeatureNameStatistics, num_examples: int, schema, feature) -> str:
     """Exact counts for the anomalies text data has; '' where the statistics cannot give them exactly."""
-    common = getattr(stats, stats.WhichOneof("stats")).common_stats
-    # Value counts are example counts when no example has more than one value.
-    unit = "example" if common.max_num_values <= 1 else "value"
-    if reason_type == _Reason.ENUM_TYPE_UNEXPECTED_STRING_VALUES:
+    common = _common(stats)
+    if reason_type == _AnomalyInfo.ENUM_TYPE_UNEXPECTED_STRING_VALUES:
+        # Value counts are example counts when no example has more than one value.
+        unit = "example" if common.max_num_values <= 1 else "value"
         expected = set(tfdv.get_domain(schema, feature).value)
         unexpected = [(b.label, int(b.sample_count)) for b in stats.string_stats.rank_histogram.buckets
                       if b.label not in expected]
         listed = ", ".join(f"{label!r} ({_count(n, unit)})" for label, n in unexpected[:_MAX_LISTED_VALUES])
         more = len(unexpected) - _MAX_LISTED_VALUES
         return listed + (f", and {more} more" if more > 0 else "")
-    if reason_type == _Reason.FEATURE_TYPE_LOW_NUMBER_VALUES and common.max_num_values <= 1:
+    if reason_type == _AnomalyInfo.FEATURE_TYPE_LOW_NUMBER_VALUES and common.max_num_values <= 1:
         return f"{_count(common.num_non_missing - common.tot_num_values, 'example')} with no value"
-    if reason_type in (_Reason.FEATURE_TYPE_LOW_FRACTION_PRESENT, _Reason.FEATURE_TYPE_LOW_NUMBER_PRESENT):
+    if reason_type in (_AnomalyInfo.FEATURE_TYPE_LOW_FRACTION_PRESENT, _AnomalyInfo.FEATURE_TYPE_LOW_NUMBER_PRESENT):
         return f"missing from {common.num_missing} of {_count(num_examples, 'example')}"
     return ""
 
@@ -102,8 +103,12 @@ def _name(stats: statistics_pb2.FeatureNameStatistics) -> str:
     return str(tfdv.FeaturePath.from_proto(stats.path)) if stats.HasField("path") else stats.name
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _common(stats: statistics_pb2.FeatureNameStatistics) -> statistics_pb2.CommonStatistics:
+    return getattr(stats, stats.WhichOneof("stats")).common_stats
+
+
+def _count(n: int, noun: str, plural: str = "") -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def write_report(out_dir, statistics: Mapping[str, statistics_pb2.DatasetFeatureStatistics],
@@ -114,9 +119,10 @@ def write_report(out_dir, statistics: Mapping[str, statistics_pb2.DatasetFeature
     stats_sections = "".join(f"<h2>{html.escape(split)}</h2>{_feature_table(stats)}"
                              + display_util.get_statistics_html(_as_list(stats), lhs_name=split)
                              for split, stats in statistics.items())
-    verdict = (f"<p class=bad>{len(problems)} anomalies: this data does not go on to Transform and training.</p>"
-               if problems else "<p class=good>No anomalies.</p>")
-    problems_table = pd.DataFrame([dataclasses.asdict(p) for p in problems]).to_html(index=False) if problems else ""
+    verdict = (f"<p class=bad>{_count(len(problems), 'anomaly', 'anomalies')}: this data does not go on to Transform "
+               "and training.</p>" if problems else "<p class=good>No anomalies.</p>")
+    problems_table = pd.DataFrame([dataclasses.asdict(p) for p in problems]).rename(
+        columns=lambda field: field.replace("_", " ")).to_html(index=False) if problems else ""
     schema_features, schema_domains = display_util.get_schema_dataframe(schema)
     stats_path, anomalies_path = out_dir / STATISTICS_HTML, out_dir / ANOMALIES_HTML
     stats_path.write_text(_page(
@@ -135,7 +141,7 @@ def _feature_table(stats: statistics_pb2.DatasetFeatureStatistics) -> str:
     """A plain table that reads without network access, unlike Facets."""
     rows = []
     for feature in stats.features:
-        common = getattr(feature, feature.WhichOneof("stats")).common_stats
+        common = _common(feature)
         top = ", ".join(f"{v.value!r} ({int(v.frequency)})" for v in feature.string_stats.top_values[:5])
         rows.append({"feature": _name(feature),
                      "type": statistics_pb2.FeatureNameStatistics.Type.Name(feature.type),
@@ -168,11 +174,9 @@ def ValidationGate(statistics: tfx.dsl.components.InputArtifact[tfx.types.standa
                    schema: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Schema],
                    report: tfx.dsl.components.OutputArtifact[ValidationReport]) -> None:
     """Writes the HTML report; raises AnomaliesFoundError if any split has anomalies, so the run stops here."""
-    anomalies_by_split = {
-        split: tfdv.load_anomalies_binary(os.path.join(artifact_utils.get_split_uri([anomalies], split),
-                                                       ANOMALIES_FILE))
-        for split in anomalies.splits}
-    stats_by_split = {split: stats_artifact_utils.load_statistics(statistics, split).proto()
+    anomalies_by_split = {split: anomalies_util.load_anomalies_binary(
+        os.path.join(artifact_utils.get_split_uri([anomalies], split), ANOMALIES_FILE)) for split in anomalies.splits}
+    stats_by_split = {split: stats_artifact_utils.load_statistics(statistics, split).get_default_slice_or_die().proto()
                       for split in statistics.splits}
     schema_proto = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema.uri))
     problems = find_problems(anomalies_by_split, stats_by_split, schema_proto)

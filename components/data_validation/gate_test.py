@@ -106,4 +106,5 @@ def test_pipeline_stops_on_bad_data_with_reasons_and_a_report_that_survives(tmp_
     assert "train:" not in message
     report = re.search(r"Report: (\S+)", message).group(1)
     assert "/ValidationGate/rejected/" in report
-    assert "<td>neutral</td>" not in open(report).read() and "&#x27;neutral&#x27; (3 examples)" in open(report).read()
+    page = open(report).read()
+    assert "<td>'neutral' (3 examples)</td>" in page and "<td>1 example with no value</td>" in page

@@ -61,9 +61,12 @@ def test_one_jsonl_file_is_hash_split_4_to_1(tmp_path):
     assert 20 <= len(splits["eval"]) <= 60
 
 
-def test_bad_data_fails_the_run_with_the_input_error(tmp_path):
+@pytest.mark.parametrize("content, expected", [("text,label\nfine,a\nno label,\n", ":3: field 'label': label is empty"),
+                                               (None, " matches no files")], ids=["bad label", "missing file"])
+def test_bad_data_fails_the_run_with_the_input_error(tmp_path, content, expected):
     path = tmp_path / "bad.csv"
-    path.write_text("text,label\nfine,a\nno label,\n")
+    if content is not None:
+        path.write_text(content)
     # Beam re-raises the executor's exception as is, adding "[while running 'InputToRecord/Read']".
-    with pytest.raises(text_formats.InputDataError, match=re.escape(f"{path}:3: field 'label': label is empty")):
+    with pytest.raises(text_formats.InputDataError, match=re.escape(f"{path}{expected}")):
         _run(tmp_path, train_data=str(path))

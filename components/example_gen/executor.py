@@ -16,7 +16,7 @@ from components.example_gen import text_formats
 SETTINGS = ("data_format", "text_column", "label_column")
 
 
-def settings(exec_properties: dict) -> dict[str, str]:
+def _settings(exec_properties: dict) -> dict[str, str]:
     """Unpacks the Struct that custom_config (a JSON-serialised CustomConfig proto) carries in its Any."""
     custom_config = proto_utils.json_to_proto(exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY],
                                               example_gen_pb2.CustomConfig())
@@ -25,7 +25,7 @@ def settings(exec_properties: dict) -> dict[str, str]:
     return {key: struct[key] for key in SETTINGS}
 
 
-def to_example(text: str | None, label: str) -> tf.train.Example:
+def _to_example(text: str | None, label: str) -> tf.train.Example:
     """An empty text keeps its feature, with no value, so schema validation (value_count min 1) flags it."""
     return tf.train.Example(features=tf.train.Features(feature={
         "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[] if text is None else [text.encode()])),
@@ -35,7 +35,7 @@ def to_example(text: str | None, label: str) -> tf.train.Example:
 
 def _file_to_examples(path: str, **file_settings):
     for _, text, label in text_formats.read_examples(path, **file_settings):
-        yield to_example(text, label)
+        yield _to_example(text, label)
 
 
 @beam.ptransform_fn
@@ -48,7 +48,7 @@ def _TextToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern
         raise text_formats.InputDataError(f"split pattern {pattern} matches no files")
     return (pipeline
             | "Files" >> beam.Create(files)
-            | "Read" >> beam.FlatMap(_file_to_examples, **settings(exec_properties)))
+            | "Read" >> beam.FlatMap(_file_to_examples, **_settings(exec_properties)))
 
 
 class Executor(BaseExampleGenExecutor):

@@ -10,11 +10,11 @@ import dataclasses
 import json
 from typing import Iterator
 
+import numpy as np
 from google.protobuf.message import DecodeError
 
-# TSV keeps CSV quoting rules, so quoted fields may hold tabs and newlines: a quote inside an unquoted field stays
-# literal (SST-2's `the " hidden " ...`), and `strict` makes a field that merely starts with a quote an error, not a
-# silent merge.
+# TSV keeps CSV quoting (not QUOTE_NONE) so quoted fields may hold tabs and newlines: a quote inside an unquoted field
+# stays literal (`the " hidden " film`), and strict=True turns a field that only starts with a quote into an error.
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
@@ -165,7 +165,5 @@ def _feature_value(location: str, features, name: str, kinds: tuple[str, ...]) -
     if kind == "bytes_list":
         return values[0].decode("utf-8", "surrogateescape")
     if kind == "float_list":
-        import numpy as np
-
         return str(np.float32(values[0]))  # Shortest text that round-trips the stored float32 (0.1, not 0.100…01).
     return str(values[0])

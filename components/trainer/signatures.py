@@ -18,7 +18,6 @@ def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutpu
            path: str) -> None:
     raw_spec = tft_output.raw_feature_spec()
     serving_spec = {name: spec for name, spec in raw_spec.items() if name != features.LABEL}
-    text_shape = [-1] + list(raw_spec[features.TEXT].shape)
     classifier.tft_layer = tft_output.transform_features_layer()  # Tracked, so its assets are saved.
     classes = tf.constant(list(label_names))
 
@@ -31,7 +30,7 @@ def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutpu
         return {name: tf.cast(transformed[name], tf.int32) for name in features.TOKEN_FEATURES}
 
     def transform_text(text):
-        return classifier.tft_layer({features.TEXT: tf.reshape(text, text_shape)})
+        return classifier.tft_layer({features.TEXT: tf.sparse.from_dense(tf.reshape(text, [-1, 1]))})
 
     text_spec = tf.TensorSpec([None], tf.string, name="text")
     examples_spec = tf.TensorSpec([None], tf.string, name="examples")

@@ -16,7 +16,7 @@ def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     config = PipelineConfig.from_json(custom_config["config"])
     preprocessor = hub.load(config.preprocessor_handle)
     seq_length = config.seq_length
-    text = tf.reshape(inputs[features.TEXT], [-1])
+    text = _single_value(inputs[features.TEXT])
     tokens = preprocessor.tokenize(text)
     packed = preprocessor.bert_pack_inputs([tokens], seq_length=tf.constant(seq_length))
     outputs = {name: tf.cast(packed[name], tf.int64) for name in features.TOKEN_FEATURES}
@@ -26,5 +26,11 @@ def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     label_index = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(label_names, tf.range(tf.size(label_names, out_type=tf.int64))),
         default_value=-1)  # The validation gate has already refused labels outside the schema's domain.
-    outputs[features.LABEL_INDEX] = label_index.lookup(tf.reshape(inputs[features.LABEL], [-1]))
+    outputs[features.LABEL_INDEX] = label_index.lookup(_single_value(inputs[features.LABEL]))
     return outputs
+
+
+def _single_value(feature: tf.SparseTensor) -> tf.Tensor:
+    """[batch] strings from a feature the schema requires to hold exactly one value (value_count 1, so TFT sees a
+    VarLenFeature). The validation gate has already refused examples that break that."""
+    return tf.sparse.to_dense(feature, default_value="")[:, 0]

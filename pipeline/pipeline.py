@@ -1,0 +1,78 @@
+"""create_pipeline(config): the whole TFX pipeline, from labelled text files to a pushed, blessed SavedModel.
+
+ExampleGen → StatisticsGen + ImportSchemaGen → ExampleValidator → ValidationGate → Transform → Trainer
+→ Evaluator (baseline: latest blessed model) → Pusher.
+"""
+import dataclasses
+import logging
+import re
+from pathlib import Path
+
+from tfx import v1 as tfx
+
+import schemas
+from components.data_validation.gate import ValidationGate
+from components.encoder import export
+from components.evaluator.component import create_evaluator
+from components.example_gen import text_formats
+from components.example_gen.component import create_example_gen
+from components.pusher.component import create_pusher
+from components.trainer.component import create_trainer
+from components.transform.component import create_transform
+from pipeline.configs import PipelineConfig
+
+log = logging.getLogger(__name__)
+
+
+def _label_sort_key(label: str):
+    """Numbers in numeric order ("2" before "10"), then names alphabetically."""
+    return (0, float(label), "") if re.fullmatch(r"-?\d+(\.\d+)?", label) else (1, 0.0, label)
+
+
+def prepare(config: PipelineConfig) -> PipelineConfig:
+    """Reads every input file once (a bad row fails here, naming file, line and field), infers the label names
+    if none were given, and resolves the default encoder (converted once, then cached)."""
+    summaries = {path: text_formats.scan(path, config.data_format, config.text_column, config.label_column)
+                 for path in filter(None, (config.train_data, config.eval_data))}
+    for path, summary in summaries.items():
+        log.info("%s: %d rows, %d labels %s%s", path, summary.rows, len(summary.labels),
+                 dict(summary.labels.most_common(10)),
+                 f", {summary.empty_texts} empty texts" if summary.empty_texts else "")
+    if not config.label_names:
+        labels = sorted(summaries[config.train_data].labels, key=_label_sort_key)
+        config = dataclasses.replace(config, label_names=tuple(labels))
+        log.info("label names from %s: %s", config.train_data, ", ".join(labels))
+    if not config.encoder_handle:
+        encoder_dir = export.cached_export(seq_length=config.seq_length)
+        config = dataclasses.replace(config, preprocessor_handle=str(encoder_dir / "preprocessor"),
+                                     encoder_handle=str(encoder_dir / "encoder"))
+    return config
+
+
+def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+    """The TFX pipeline for `config`, which must name its labels and encoder (see `prepare`)."""
+    if not config.label_names or not config.encoder_handle:
+        raise ValueError("create_pipeline needs label_names and encoder handles; run pipeline.prepare(config) first")
+    example_gen = create_example_gen(config)
+    examples = example_gen.outputs["examples"]
+    schema_gen = tfx.components.ImportSchemaGen(
+        schema_file=str(schemas.write_schema(config.label_names, Path(config.pipeline_root) / "curated_schema")))
+    statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    example_validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
+                                                        schema=schema_gen.outputs["schema"])
+    validation_gate = ValidationGate(statistics=statistics_gen.outputs["statistics"],
+                                     anomalies=example_validator.outputs["anomalies"],
+                                     schema=schema_gen.outputs["schema"])
+    transform = create_transform(config, examples, schema_gen.outputs["schema"])
+    transform.add_upstream_node(validation_gate)  # Anomalies stop the run before any tokenizing or training.
+    trainer = create_trainer(config, transform.outputs["transformed_examples"], transform.outputs["transform_graph"],
+                             schema_gen.outputs["schema"])
+    baseline, evaluator = create_evaluator(config, examples, trainer.outputs["model"])
+    pusher = create_pusher(config, trainer.outputs["model"], evaluator.outputs["blessing"])
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
+        components=[example_gen, schema_gen, statistics_gen, example_validator, validation_gate, transform, trainer,
+                    baseline, evaluator, pusher],
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            config.metadata_path),
+        beam_pipeline_args=list(config.beam_pipeline_args))

@@ -1,0 +1,79 @@
+"""What a run produced, read back from ML Metadata: each component's latest execution and its output artifacts."""
+import dataclasses
+import os
+
+import tensorflow_data_validation as tfdv
+import tensorflow_model_analysis as tfma
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+from tfx import v1 as tfx
+
+from components import features
+from pipeline.configs import PipelineConfig
+
+
+def open_store(config: PipelineConfig) -> metadata_store.MetadataStore:
+    return metadata_store.MetadataStore(
+        tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))
+
+
+def latest_outputs(store, pipeline_name: str, node_id: str) -> tuple[metadata_store_pb2.Execution, dict]:
+    """The node's most recent execution and its output artifacts by output key."""
+    context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
+    if context is None:
+        raise LookupError(f"no execution of {node_id} recorded in ML Metadata")
+    execution = max(store.get_executions_by_context(context.id), key=lambda e: e.id)
+    outputs: dict[str, list] = {}
+    for event in store.get_events_by_execution_ids([execution.id]):
+        if event.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT):
+            key = event.path.steps[0].key
+            outputs.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
+    return execution, outputs
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSummary:
+    metrics: dict[str, float]  # Overall slice: accuracy, example count, per-class precision/recall, AUC.
+    blessed: bool
+    pushed_to: str | None
+    truncated_share: float  # Of the training texts, the share longer than seq_length.
+    validation_report: str
+    model_dir: str
+    tensorboard_dir: str
+
+
+def _custom_int(artifact, name: str) -> int:
+    return artifact.custom_properties[name].int_value if name in artifact.custom_properties else 0
+
+
+def _metrics(evaluation_uri: str, label_names) -> dict[str, float]:
+    overall = next(m for m in tfma.load_metrics(evaluation_uri) if not m.slice_key.single_slice_keys)
+    metrics = {}
+    for entry in overall.metric_keys_and_values:
+        if entry.key.is_diff or entry.key.model_name not in ("", "candidate"):
+            continue  # The baseline's own metrics and the differences to it.
+        name = entry.key.name
+        if entry.key.sub_key.HasField("class_id"):
+            name = f"{name}[{label_names[entry.key.sub_key.class_id.value]}]"
+        metrics[name] = entry.value.double_value.value
+    return metrics
+
+
+def summarize_run(config: PipelineConfig) -> RunSummary:
+    store = open_store(config)
+    name = config.pipeline_name
+    _, evaluator = latest_outputs(store, name, "Evaluator")
+    _, pusher = latest_outputs(store, name, "Pusher")
+    _, transform = latest_outputs(store, name, "Transform")
+    _, trainer = latest_outputs(store, name, "Trainer")
+    _, gate = latest_outputs(store, name, "ValidationGate")
+    pushed = pusher["pushed_model"][0]
+    stats = tfdv.load_stats_binary(os.path.join(transform["post_transform_stats"][0].uri, "FeatureStats.pb"))
+    truncated = next(f for f in stats.datasets[0].features if f.path.step == [features.TRUNCATED])
+    return RunSummary(
+        metrics=_metrics(evaluator["evaluation"][0].uri, config.label_names),
+        blessed=_custom_int(evaluator["blessing"][0], "blessed") == 1,
+        pushed_to=pushed.custom_properties["pushed_destination"].string_value
+        if _custom_int(pushed, "pushed") == 1 else None,
+        truncated_share=truncated.num_stats.mean, validation_report=gate["report"][0].uri,
+        model_dir=trainer["model"][0].uri, tensorboard_dir=trainer["model_run"][0].uri)
