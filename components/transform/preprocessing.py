@@ -32,5 +32,7 @@ def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
 
 def _single_value(feature: tf.SparseTensor) -> tf.Tensor:
     """[batch] strings from a feature the schema requires to hold exactly one value (value_count 1, so TFT sees a
-    VarLenFeature). The validation gate has already refused examples that break that."""
-    return tf.sparse.to_dense(feature, default_value="")[:, 0]
+    VarLenFeature); the validation gate has refused examples that break that. A missing value reads as "" (the
+    label of unlabelled examples at serving time: label index -1)."""
+    one_column = tf.SparseTensor(feature.indices, feature.values, [feature.dense_shape[0], 1])
+    return tf.reshape(tf.sparse.to_dense(one_column, default_value=""), [-1])

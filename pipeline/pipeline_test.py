@@ -1,0 +1,126 @@
+"""End to end on the tiny encoder: a real TFX run (Beam FnApiRunner, SQLite ML Metadata), checked through MLMD."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_text  # noqa: F401
+from ml_metadata.proto import metadata_store_pb2
+from tfx import v1 as tfx
+
+from pipeline import cli, pipeline, results
+from pipeline.configs import PipelineConfig
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sst2"
+TEXTS = ["a gripping , beautifully acted film", "a tedious , joyless mess", "who directed it ?"]
+
+
+def _sample(path: Path, out: Path, rows: int) -> str:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out.write_text("\n".join(lines[:rows + 1]) + "\n", encoding="utf-8")
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def frozen_run(tiny_export, tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    config = pipeline.prepare(PipelineConfig(
+        train_data=_sample(SAMPLE / "train.tsv", root / "train.tsv", 96),
+        eval_data=_sample(SAMPLE / "eval.tsv", root / "eval.tsv", 48), text_column="sentence",
+        preprocessor_handle=str(tiny_export / "preprocessor"), encoder_handle=str(tiny_export / "encoder"),
+        seq_length=16, epochs=2, min_accuracy=0.0, pipeline_root=str(root / "pipeline"),
+        serving_dir=str(root / "serving")))
+    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    return config
+
+
+EXPECTED_OUTPUTS = {
+    "FileBasedExampleGen": ["examples"], "ImportSchemaGen": ["schema"], "StatisticsGen": ["statistics"],
+    "ExampleValidator": ["anomalies"], "ValidationGate": ["report"],
+    "Transform": ["transform_graph", "transformed_examples", "post_transform_stats"],
+    "Trainer": ["model", "model_run"], "Evaluator": ["evaluation", "blessing"], "Pusher": ["pushed_model"]}
+
+
+def test_every_component_ran_and_recorded_its_artifacts(frozen_run):
+    store = results.open_store(frozen_run)
+    for node, keys in EXPECTED_OUTPUTS.items():
+        execution, outputs = results.latest_outputs(store, frozen_run.pipeline_name, node)
+        assert execution.last_known_state == metadata_store_pb2.Execution.COMPLETE, node
+        for key in keys:
+            assert outputs.get(key), f"{node} recorded no {key}"
+            assert os.listdir(outputs[key][0].uri), f"{node}.{key} is empty: {outputs[key][0].uri}"
+    _, examples = results.latest_outputs(store, frozen_run.pipeline_name, "FileBasedExampleGen")
+    assert sorted(os.listdir(examples["examples"][0].uri)) == ["Split-eval", "Split-train"]
+
+
+def test_run_summary_reports_metrics_blessing_and_push(frozen_run):
+    summary = results.summarize_run(frozen_run)
+    assert summary.metrics["example_count"] == 48
+    assert 0.0 <= summary.metrics["sparse_categorical_accuracy"] <= 1.0
+    assert {"precision[0]", "recall[1]", "auc[1]"} <= summary.metrics.keys()
+    assert summary.blessed and summary.pushed_to
+    assert Path(summary.pushed_to).parent == Path(frozen_run.serving_dir)
+    assert Path(summary.pushed_to).name.isdigit()  # TF Serving's <base>/<version>/ layout.
+    assert 0.0 < summary.truncated_share < 1.0  # 16 tokens cut some SST-2 sentences, not all.
+    assert (Path(summary.validation_report) / "statistics.html").stat().st_size > 1000
+
+
+def test_pushed_model_answers_raw_text_like_the_trained_model(frozen_run):
+    summary = results.summarize_run(frozen_run)
+    pushed = tf.saved_model.load(summary.pushed_to)
+    trained = tf.saved_model.load(os.path.join(summary.model_dir, "Format-Serving"))
+    assert set(pushed.signatures) == {"serving_default", "serving_tf_example", "serving_token_ids", "embed",
+                                      "transform_features"}
+    texts = tf.constant(TEXTS)
+    answer = pushed.signatures["serving_default"](text=texts)
+    np.testing.assert_allclose(answer["scores"], trained.signatures["serving_default"](text=texts)["scores"],
+                               atol=1e-6)
+    np.testing.assert_allclose(answer["scores"].numpy().sum(axis=1), 1.0, atol=1e-5)
+    assert answer["classes"].numpy().tolist()[0] == [b"0", b"1"]
+    assert answer["label"].numpy().tolist() == [answer["classes"][i, j].numpy() for i, j in
+                                                enumerate(np.argmax(answer["scores"], axis=1))]
+    examples = tf.constant([tf.train.Example(features=tf.train.Features(feature={"text": tf.train.Feature(
+        bytes_list=tf.train.BytesList(value=[t.encode()]))})).SerializeToString() for t in TEXTS])
+    np.testing.assert_allclose(pushed.signatures["serving_tf_example"](examples=examples)["scores"],
+                               answer["scores"], atol=1e-6)
+    ids = pushed.signatures["transform_features"](examples=examples)
+    by_ids = pushed.signatures["serving_token_ids"](
+        **{name: tf.cast(ids[name], tf.int32) for name in ("input_word_ids", "input_mask", "input_type_ids")})
+    np.testing.assert_allclose(by_ids["scores"], answer["scores"], atol=1e-6)
+    embedding = pushed.signatures["embed"](text=texts)["embedding"]
+    np.testing.assert_allclose(np.linalg.norm(embedding, axis=1), 1.0, atol=1e-5)
+
+
+def test_fine_tuning_run_through_the_cli(tiny_export, tmp_path, capsys):
+    train = _sample(SAMPLE / "train.tsv", tmp_path / "train.tsv", 64)
+    code = cli.main(["run", "--train", train, "--text-column", "sentence", "--encoder", str(tiny_export),
+                     "--seq-length", "16", "--mode", "finetune", "--max-train-steps", "3", "--min-accuracy", "0",
+                     "--pipeline-root", str(tmp_path / "pipeline"), "--serving-dir", str(tmp_path / "serving")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "blessed: yes" in out and "sparse_categorical_accuracy" in out
+    assert len(os.listdir(tmp_path / "serving")) == 1
+
+
+def test_anomalies_stop_the_run_before_transform(tiny_export, tmp_path, capsys):
+    train = _sample(SAMPLE / "train.tsv", tmp_path / "train.tsv", 40)
+    eval_rows = ["sentence\tlabel", "fine\t1", "not fine\t0", "meh\tneutral", "   \t1"]
+    (tmp_path / "eval.tsv").write_text("\n".join(eval_rows) + "\n", encoding="utf-8")
+    args = ["run", "--train", train, "--eval", str(tmp_path / "eval.tsv"), "--text-column", "sentence",
+            "--encoder", str(tiny_export), "--seq-length", "16", "--pipeline-root", str(tmp_path / "pipeline"),
+            "--serving-dir", str(tmp_path / "serving")]
+    assert cli.main(args) == 3
+    err = capsys.readouterr().err
+    assert "eval: label: Unexpected string values: 'neutral' (1 example)" in err
+    assert "eval: text: Missing values: 1 example" in err
+    config = PipelineConfig(train_data=train, pipeline_root=str(tmp_path / "pipeline"))
+    with pytest.raises(LookupError):
+        results.latest_outputs(results.open_store(config), config.pipeline_name, "Transform")
+    assert not (tmp_path / "serving").exists()
+
+
+def test_bad_input_is_reported_before_anything_runs(tmp_path, capsys):
+    (tmp_path / "train.csv").write_text("text,label\nok,1\n\"broken,0\n", encoding="utf-8")
+    assert cli.main(["run", "--train", str(tmp_path / "train.csv"), "--pipeline-root", str(tmp_path)]) == 2
+    assert "train.csv" in capsys.readouterr().err
