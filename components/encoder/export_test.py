@@ -53,6 +53,6 @@ def test_cached_export_converts_once_per_source_content(tiny_model_dir, tmp_path
 @pytest.mark.integration
 def test_default_export_is_all_minilm_l6_v2(minilm_export):
     info = json.loads((minilm_export / export.INFO_FILE).read_text())
-    assert info["source"] == str(export.default_model_dir())
+    assert info["source_sha256"] == export.source_hash(export.default_model_dir())
     assert (info["num_layers"], info["hidden_size"], info["embedding_dim"]) == (6, 384, 384)
     assert info["pooling_modes"] == ["mean"] and info["normalize"] and info["max_seq_length"] == 256
