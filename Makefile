@@ -21,11 +21,10 @@ $(VENV)/.installed: requirements.lock setup.py
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# The main job on the bundled default: convert all-MiniLM-L6-v2 and embed a few sentences through hub.KerasLayer.
+# The main job on the bundled default: the whole pipeline on the SST-2 sample with all-MiniLM-L6-v2 (frozen).
 demo: setup
-	$(VENV)/bin/sentence-tfx export-encoder --out out/minilm
-	$(VENV)/bin/sentence-tfx embed --encoder out/minilm "A gripping, beautifully acted film." \
-		"The movie was a tedious mess." "Who wrote the novel Dracula?"
+	$(VENV)/bin/sentence-tfx run --train data/sst2/train.tsv --eval data/sst2/eval.tsv --text-column sentence \
+		--pipeline-root runs/demo/pipeline --serving-dir runs/demo/serving
 
 # Regenerates the committed parity fixture with PyTorch sentence-transformers (separate Python 3.11 venv).
 parity-fixture:
@@ -33,3 +32,4 @@ parity-fixture:
 
 bench: setup
 	$(VENV)/bin/python bench/tokenizer_parity.py
+	$(VENV)/bin/python bench/accuracy.py

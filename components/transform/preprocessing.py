@@ -22,12 +22,16 @@ def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     outputs = {name: tf.cast(packed[name], tf.int64) for name in features.TOKEN_FEATURES}
     wordpieces = tokens.merge_dims(-2, -1).row_lengths()
     outputs[features.TRUNCATED] = tf.cast(wordpieces > seq_length - 2, tf.int64)
-    label_names = tf.constant(list(config.label_names))
-    label_index = tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(label_names, tf.range(tf.size(label_names, out_type=tf.int64))),
-        default_value=-1)  # The validation gate has already refused labels outside the schema's domain.
-    outputs[features.LABEL_INDEX] = label_index.lookup(_single_value(inputs[features.LABEL]))
+    outputs[features.LABEL_INDEX] = _label_index(_single_value(inputs[features.LABEL]), config.label_names)
     return outputs
+
+
+def _label_index(labels: tf.Tensor, label_names) -> tf.Tensor:
+    """Index of each label in label_names, -1 if absent. A comparison, not a lookup table: a table made inside the
+    traced function would be re-initialized on every serving call."""
+    matches = tf.equal(labels[:, tf.newaxis], tf.constant(list(label_names))[tf.newaxis, :])
+    return tf.where(tf.reduce_any(matches, axis=1), tf.argmax(tf.cast(matches, tf.int64), axis=1),
+                    tf.constant(-1, tf.int64))
 
 
 def _single_value(feature: tf.SparseTensor) -> tf.Tensor:
