@@ -50,13 +50,14 @@ def _embed(args: argparse.Namespace) -> int:
 
 
 class _ProgressFilter(logging.Filter):
-    """Keeps TFX's component start/finish lines and everything from this project; drops the rest of absl's INFO."""
+    """Keeps errors, this project's own lines and TFX's "Component X is running/finished"; drops library chatter."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING or record.name.split(".")[0] in ("components", "pipeline", "__main__"):
-            return record.levelno >= logging.ERROR or "is not supported" not in record.getMessage()
-        return record.name == "absl" and " is running." in record.getMessage() or "is finished." in \
-            record.getMessage()
+        if record.levelno >= logging.ERROR or record.name.split(".")[0] in ("components", "pipeline"):
+            return True
+        message = record.getMessage()
+        return record.name == "absl" and message.startswith("Component ") and message.endswith(
+            (" is running.", " is finished."))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -67,6 +68,7 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline import pipeline, results
     from pipeline.configs import PipelineConfig
 
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)  # The imports above reset it.
     overrides = {key: value for key, value in vars(args).items() if key in _RUN_FIELDS and value is not None}
     try:
         config = pipeline.prepare(PipelineConfig(**overrides))
@@ -74,8 +76,6 @@ def _run(args: argparse.Namespace) -> int:
     except (InputDataError, ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_ProgressFilter())
     try:
         tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
     except AnomaliesFoundError as error:
@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
             setattr(args, key, value)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "run" and not args.verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_ProgressFilter())
     return args.handler(args)
 
 
