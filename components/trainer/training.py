@@ -16,6 +16,7 @@ from components.trainer import signatures
 from pipeline.configs import PipelineConfig
 
 log = logging.getLogger(__name__)
+EMBEDDING_BATCH_SIZE = 128  # Inference only: larger than a training batch, small enough for long texts.
 
 
 class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
@@ -63,17 +64,32 @@ def _dataset(fn_args, files, tft_output, batch_size: int, shuffle: bool, epochs:
         {name: tf.cast(batch[name], tf.int32) for name in features.TOKEN_FEATURES}, labels))
 
 
-def _embed_dataset(encoder, dataset, split: str):
-    """Runs the frozen encoder once over a split: (embeddings, labels) as numpy arrays."""
-    embed = tf.function(lambda ids: classifier_model.sentence_embedding(encoder, ids, training=False))
-    embeddings, labels, started = [], [], time.monotonic()
-    for batch, (ids, label) in enumerate(dataset, start=1):
-        embeddings.append(embed(ids).numpy())
+def _embed_dataset(encoder, dataset, split: str, batch_size: int):
+    """Runs the frozen encoder once over a split: (embeddings, labels) as numpy arrays, in the split's order.
+
+    Examples are encoded shortest first, so each batch is trimmed to nearly its own length and little padding
+    goes through the encoder."""
+    ids = {name: [] for name in features.TOKEN_FEATURES}
+    labels = []
+    for batch, label in dataset:
+        for name in ids:
+            ids[name].append(batch[name].numpy())
         labels.append(label.numpy())
-        if batch % 50 == 0:
-            count = sum(len(x) for x in labels)
-            log.info("embedding %s: %d examples, %.0f/s", split, count, count / (time.monotonic() - started))
-    return np.concatenate(embeddings), np.concatenate(labels)
+    ids = {name: np.concatenate(parts) for name, parts in ids.items()}
+    order = np.argsort(ids[features.MASK].sum(axis=1), kind="stable")
+    embed = tf.function(lambda batch: classifier_model.sentence_embedding(encoder, batch, training=False))
+    embeddings, started = None, time.monotonic()
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        vectors = embed({name: tf.constant(value[rows]) for name, value in ids.items()}).numpy()
+        if embeddings is None:
+            embeddings = np.zeros((len(order), vectors.shape[1]), np.float32)
+        embeddings[rows] = vectors
+        done = start + len(rows)
+        if (start // batch_size) % 100 == 99 or done == len(order):
+            log.info("embedding %s: %d/%d examples, %.0f/s", split, done, len(order),
+                     done / (time.monotonic() - started))
+    return embeddings, np.concatenate(labels)
 
 
 def _compile(model, optimizer):
@@ -82,10 +98,12 @@ def _compile(model, optimizer):
 
 def _train_frozen(config, fn_args, tft_output, encoder, head, callbacks):
     """The encoder runs once per example; only the head trains, for all epochs, on the cached embeddings."""
-    train_x, train_y = _embed_dataset(encoder, _dataset(fn_args, fn_args.train_files, tft_output,
-                                                        config.batch_size, shuffle=False), "train")
-    eval_x, eval_y = _embed_dataset(encoder, _dataset(fn_args, fn_args.eval_files, tft_output,
-                                                      config.batch_size, shuffle=False), "eval")
+    def embed(files, split):
+        return _embed_dataset(encoder, _dataset(fn_args, files, tft_output, 1024, shuffle=False), split,
+                              batch_size=EMBEDDING_BATCH_SIZE)
+
+    train_x, train_y = embed(fn_args.train_files, "train")
+    eval_x, eval_y = embed(fn_args.eval_files, "eval")
     _compile(head, tf_keras.optimizers.Adam(config.head_learning_rate))
     head.fit(train_x, train_y, batch_size=config.batch_size, epochs=config.epochs, validation_data=(eval_x, eval_y),
              callbacks=callbacks, verbose=2)

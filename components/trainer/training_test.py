@@ -1,0 +1,48 @@
+"""Training pieces on the tiny encoder: the learning-rate schedule, two learning rates, padding trimming."""
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_hub as hub
+import tf_keras
+
+from components.trainer import model as classifier_model
+from components.trainer.training import TwoRateClassifier, WarmupLinearDecay
+
+
+def test_warmup_then_linear_decay_to_zero():
+    schedule = WarmupLinearDecay(peak=1e-3, total_steps=100, warmup_steps=10)
+    values = [float(schedule(step)) for step in (0, 5, 10, 55, 100, 120)]
+    np.testing.assert_allclose(values, [0.0, 5e-4, 1e-3, 5e-4, 0.0, 0.0], atol=1e-9)
+
+
+@pytest.fixture
+def ids(tiny_export):
+    packed = hub.KerasLayer(str(tiny_export / "preprocessor"))(tf.constant(
+        ["a good movie", "the worst film of the year", "fun", "not good at all"]))
+    return {name: tf.cast(value, tf.int32) for name, value in packed.items()}
+
+
+def test_encoder_and_head_train_at_their_own_rates(tiny_export, ids):
+    encoder = classifier_model.build_encoder(str(tiny_export / "encoder"), trainable=True)
+    head = classifier_model.build_head(num_classes=2, hidden_units=8, dropout=0.0)
+    model = classifier_model.build_classifier(encoder, head, seq_length=16, model_class=TwoRateClassifier)
+    model.compile(optimizer=tf_keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    model.encoder_optimizer = tf_keras.optimizers.SGD(0.0)  # Encoder learning rate 0: it must not move.
+    labels = tf.constant([1, 0, 1, 0])
+    model.train_on_batch(ids, labels)  # Builds the head.
+    before_encoder = [v.numpy() for v in encoder.trainable_variables]
+    before_head = [v.numpy() for v in head.trainable_variables]
+    model.train_on_batch(ids, labels)
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before_encoder, encoder.trainable_variables))
+    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before_head, head.trainable_variables))
+
+
+def test_trimming_padding_keeps_the_prediction(tiny_export, ids):
+    encoder = classifier_model.build_encoder(str(tiny_export / "encoder"), trainable=False)
+    head = classifier_model.build_head(num_classes=3, hidden_units=8, dropout=0.0)
+    model = classifier_model.build_classifier(encoder, head, seq_length=16)
+    trimmed = classifier_model.TrimPadding()(ids)
+    longest = int(tf.reduce_max(tf.reduce_sum(ids["input_mask"], axis=1)))
+    assert trimmed["input_word_ids"].shape == (4, longest) and longest < 16
+    untrimmed = head(encoder(ids)["pooled_output"])
+    np.testing.assert_allclose(model(ids), untrimmed, atol=1e-6)
