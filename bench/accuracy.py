@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["frozen", "finetune"], choices=["frozen", "finetune"])
     parser.add_argument("--max-train-steps", type=int, default=1500)
     parser.add_argument("--finetune-epochs", type=int, default=3)
+    parser.add_argument("--encoder-lr", type=float, default=PipelineConfig.encoder_learning_rate)
     parser.add_argument("--work-dir", type=Path, default=Path("runs/bench"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
@@ -65,7 +66,8 @@ def main() -> None:
             settings = dict(mode=mode, pipeline_root=str(work / "pipeline"), serving_dir=str(work / "serving"),
                             min_accuracy=0.0, pipeline_name=f"bench-{name}-{mode}")
             if mode == "finetune":
-                settings.update(max_train_steps=args.max_train_steps, epochs=args.finetune_epochs)
+                settings.update(max_train_steps=args.max_train_steps, epochs=args.finetune_epochs,
+                                encoder_learning_rate=args.encoder_lr)
             started = time.monotonic()
             config = pipeline.prepare(dataset_config(name, work, **settings))
             tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
@@ -74,6 +76,7 @@ def main() -> None:
                    "target": TARGETS[name, mode], "wall_seconds": round(time.monotonic() - started),
                    "eval_examples": int(summary.metrics["example_count"]), "epochs": config.epochs,
                    "max_train_steps": config.max_train_steps, "batch_size": config.batch_size,
+                   "encoder_learning_rate": config.encoder_learning_rate,
                    "truncated_share": round(summary.truncated_share, 4),
                    "config": dataclasses.asdict(config)}
             rows.append(row)

@@ -10,6 +10,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
+from components import features
 from components.example_gen import text_formats
 
 # The PipelineConfig fields the executor needs; component.py packs them into custom_config as a Struct.
@@ -28,8 +29,8 @@ def _settings(exec_properties: dict) -> dict[str, str]:
 def _to_example(text: str | None, label: str) -> tf.train.Example:
     """An empty text keeps its feature, with no value, so schema validation (value_count min 1) flags it."""
     return tf.train.Example(features=tf.train.Features(feature={
-        "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[] if text is None else [text.encode()])),
-        "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[label.encode()])),
+        features.TEXT: tf.train.Feature(bytes_list=tf.train.BytesList(value=[] if text is None else [text.encode()])),
+        features.LABEL: tf.train.Feature(bytes_list=tf.train.BytesList(value=[label.encode()])),
     }))
 
 

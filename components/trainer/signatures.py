@@ -32,7 +32,7 @@ def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutpu
     def transform_text(text):
         return classifier.tft_layer({features.TEXT: tf.sparse.from_dense(tf.reshape(text, [-1, 1]))})
 
-    text_spec = tf.TensorSpec([None], tf.string, name="text")
+    text_spec = tf.TensorSpec([None], tf.string, name=features.TEXT)
     examples_spec = tf.TensorSpec([None], tf.string, name="examples")
 
     @tf.function(input_signature=[text_spec])
