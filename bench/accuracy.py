@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import components  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from tfx import v1 as tfx  # noqa: E402
 
+from components.trainer.training import FROZEN_HEAD_UPDATES  # noqa: E402
 from pipeline import pipeline, results  # noqa: E402
 from pipeline.configs import PipelineConfig  # noqa: E402
 
@@ -85,8 +86,9 @@ def main() -> None:
             print(json.dumps({k: v for k, v in row.items() if k != "config"}), flush=True)
     print("\n| data | mode | accuracy | target | wall time | budget |\n|---|---|---|---|---|---|")
     for row in rows:
-        budget = f"{row['epochs']} epochs" + (f", ≤ {row['max_train_steps']} steps × {row['batch_size']}"
-                                              if row["mode"] == "finetune" else " (head on cached embeddings)")
+        budget = (f"{row['epochs']} epochs, ≤ {row['max_train_steps']} steps × {row['batch_size']}, encoder lr "
+                  f"{row['encoder_learning_rate']}" if row["mode"] == "finetune"
+                  else f"head on cached embeddings, ~{FROZEN_HEAD_UPDATES} updates")
         print(f"| {row['dataset']} | {row['mode']} | {100 * row['accuracy']:.1f} | {100 * row['target']:.0f} | "
               f"{row['wall_seconds'] / 60:.1f} min | {budget} |")
 

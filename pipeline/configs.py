@@ -24,7 +24,7 @@ class PipelineConfig:
     seq_length: int = 128
     # Training.
     mode: str = "frozen"  # frozen: encoder weights fixed; finetune: trained with a lower learning rate.
-    epochs: int | None = None  # None: 20 when frozen (the head trains on cached embeddings), 2 when fine-tuning.
+    epochs: int | None = None  # None: fine-tuning 2; frozen, enough epochs for ~5,000 head updates (see trainer).
     batch_size: int = 32
     head_learning_rate: float = 1e-3
     encoder_learning_rate: float = 2e-5
@@ -58,8 +58,8 @@ class PipelineConfig:
             raise ValueError("give both a preprocessor and an encoder handle, or neither (default encoder)")
         if self.seq_length < 3:
             raise ValueError(f"seq_length {self.seq_length} leaves no room for text between [CLS] and [SEP]")
-        if self.epochs is None:
-            object.__setattr__(self, "epochs", 20 if self.mode == "frozen" else 2)
+        if self.epochs is None and self.mode == "finetune":
+            object.__setattr__(self, "epochs", 2)
         if self.metadata_path is None:
             object.__setattr__(self, "metadata_path", str(Path(self.pipeline_root) / "metadata.sqlite"))
 

@@ -17,6 +17,8 @@ from pipeline.configs import PipelineConfig
 
 log = logging.getLogger(__name__)
 EMBEDDING_BATCH_SIZE = 128  # Inference only: larger than a training batch, small enough for long texts.
+FROZEN_HEAD_UPDATES = 5000  # Default budget of the frozen head: 3 epochs of SST-2, 30 of TREC ...
+FROZEN_HEAD_EPOCHS = (3, 30)  # ... within these bounds, so tiny data sets are not trained thousands of epochs.
 
 
 class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
@@ -104,8 +106,12 @@ def _train_frozen(config, fn_args, tft_output, encoder, head, callbacks):
 
     train_x, train_y = embed(fn_args.train_files, "train")
     eval_x, eval_y = embed(fn_args.eval_files, "eval")
+    fewest, most = FROZEN_HEAD_EPOCHS
+    epochs = config.epochs or min(max(math.ceil(FROZEN_HEAD_UPDATES / math.ceil(len(train_y) / config.batch_size)),
+                                      fewest), most)
+    log.info("training the head on %d cached embeddings for %d epochs", len(train_y), epochs)
     _compile(head, tf_keras.optimizers.Adam(config.head_learning_rate))
-    head.fit(train_x, train_y, batch_size=config.batch_size, epochs=config.epochs, validation_data=(eval_x, eval_y),
+    head.fit(train_x, train_y, batch_size=config.batch_size, epochs=epochs, validation_data=(eval_x, eval_y),
              callbacks=callbacks, verbose=2)
 
 
