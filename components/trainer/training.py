@@ -118,11 +118,11 @@ def _train_frozen(config, fn_args, tft_output, encoder, head, callbacks):
 def _train_finetune(config, fn_args, tft_output, encoder, head, callbacks):
     train_size = sum(int(tf.size(labels)) for _, labels in _dataset(
         fn_args, fn_args.train_files, tft_output, 1024, shuffle=False))
-    steps_per_epoch = math.ceil(train_size / config.batch_size)
-    total_steps = config.epochs * steps_per_epoch
-    if config.max_train_steps:
-        total_steps = min(total_steps, config.max_train_steps)
-        steps_per_epoch = min(steps_per_epoch, total_steps)
+    epoch_steps = math.ceil(train_size / config.batch_size)
+    total_steps = min(config.epochs * epoch_steps, config.max_train_steps or math.inf)
+    epochs = math.ceil(total_steps / epoch_steps)
+    steps_per_epoch = max(total_steps // epochs, 1)  # Equal Keras epochs, never past the cap...
+    total_steps = epochs * steps_per_epoch  # ... and the schedule ends exactly with the last one.
     warmup = int(config.warmup_fraction * total_steps)
     log.info("fine-tuning: %d examples, %d steps (%d warm-up), batch %d", train_size, total_steps, warmup,
              config.batch_size)
@@ -137,7 +137,7 @@ def _train_finetune(config, fn_args, tft_output, encoder, head, callbacks):
     _compile(trainable, adamw(config.head_learning_rate))
     trainable.encoder_optimizer = adamw(config.encoder_learning_rate)
     trainable.fit(_dataset(fn_args, fn_args.train_files, tft_output, config.batch_size, shuffle=True, epochs=None),
-                  steps_per_epoch=steps_per_epoch, epochs=math.ceil(total_steps / steps_per_epoch),
+                  steps_per_epoch=steps_per_epoch, epochs=epochs,
                   validation_data=_dataset(fn_args, fn_args.eval_files, tft_output, config.batch_size,
                                            shuffle=False),
                   callbacks=callbacks, verbose=2)
