@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_text  # noqa: F401
 from ml_metadata.proto import metadata_store_pb2
+from tensorflow.core.protobuf import saved_model_pb2
 from tfx import v1 as tfx
 
 from pipeline import cli, pipeline, results
@@ -82,8 +83,12 @@ def test_pushed_model_answers_raw_text_like_the_trained_model(frozen_run):
                                                 enumerate(np.argmax(answer["scores"], axis=1))]
     examples = tf.constant([tf.train.Example(features=tf.train.Features(feature={"text": tf.train.Feature(
         bytes_list=tf.train.BytesList(value=[t.encode()]))})).SerializeToString() for t in TEXTS])
-    np.testing.assert_allclose(pushed.signatures["serving_tf_example"](examples=examples)["scores"],
+    np.testing.assert_allclose(pushed.signatures["serving_tf_example"](inputs=examples)["scores"],
                                answer["scores"], atol=1e-6)
+    saved_model = saved_model_pb2.SavedModel.FromString((Path(summary.pushed_to) / "saved_model.pb").read_bytes())
+    classify = saved_model.meta_graphs[0].signature_def["serving_tf_example"]
+    assert classify.method_name == "tensorflow/serving/classify"  # What TF Serving's Classify API requires.
+    assert set(classify.inputs) == {"inputs"} and set(classify.outputs) == {"classes", "scores"}
     ids = pushed.signatures["transform_features"](examples=examples)
     by_ids = pushed.signatures["serving_token_ids"](
         **{name: tf.cast(ids[name], tf.int32) for name in ("input_word_ids", "input_mask", "input_type_ids")})

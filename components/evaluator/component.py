@@ -3,6 +3,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from components import features
+from components.trainer import signatures
 from pipeline.configs import PipelineConfig
 
 ACCURACY = "sparse_categorical_accuracy"
@@ -18,7 +19,7 @@ def create_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     if len(config.label_names) == 2:
         per_class.append(tfma.MetricConfig(class_name="AUC"))
     return tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(signature_name="serving_tf_example", label_key=features.LABEL_INDEX,
+        model_specs=[tfma.ModelSpec(signature_name=signatures.CLASSIFY_SIGNATURE, label_key=features.LABEL_INDEX,
                                     prediction_key="scores", preprocessing_function_names=["transform_features"])],
         slicing_specs=[tfma.SlicingSpec()],
         metrics_specs=[

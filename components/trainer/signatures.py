@@ -1,17 +1,24 @@
 """The exported model's signatures. Tokenization comes from the Transform graph, so serving cannot drift from training.
 
 - serving_default: raw text strings → scores, classes (label names), label (the top class)
-- serving_tf_example: serialized tf.Example (TFMA, TF Serving classify) → same outputs
+- serving_tf_example: `inputs`, serialized tf.Example → scores, classes: a classification signature, so TF Serving's
+  Classify API and TFMA can use it
 - serving_token_ids: the three int32 [batch, seq_length] id tensors → same outputs
 - embed: raw text → the (fine-tuned) encoder's sentence embedding
 - transform_features: serialized tf.Example → transformed features (TFMA's label preprocessing)
 """
+import os
+
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras
+from tensorflow.core.protobuf import saved_model_pb2
 
 from components import features
 from components.trainer import model as classifier_model
+
+CLASSIFY_SIGNATURE = "serving_tf_example"
+CLASSIFY_INPUTS = tf.saved_model.CLASSIFY_INPUTS  # "inputs", the only input name TF Serving's Classify accepts.
 
 
 def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutput, label_names, seq_length: int,
@@ -33,15 +40,15 @@ def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutpu
         return classifier.tft_layer({features.TEXT: tf.sparse.from_dense(tf.reshape(text, [-1, 1]))})
 
     text_spec = tf.TensorSpec([None], tf.string, name=features.TEXT)
-    examples_spec = tf.TensorSpec([None], tf.string, name="examples")
 
     @tf.function(input_signature=[text_spec])
     def serve_text(text):
         return predict(token_ids(transform_text(text)))
 
-    @tf.function(input_signature=[examples_spec])
-    def serve_tf_example(examples):
-        return predict(token_ids(classifier.tft_layer(tf.io.parse_example(examples, serving_spec))))
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=CLASSIFY_INPUTS)])
+    def serve_tf_example(inputs):
+        outputs = predict(token_ids(classifier.tft_layer(tf.io.parse_example(inputs, serving_spec))))
+        return {key: outputs[key] for key in ("classes", "scores")}  # TF Serving's Classify allows just these.
 
     @tf.function(input_signature=[{name: tf.TensorSpec([None, seq_length], tf.int32, name=name)
                                    for name in features.TOKEN_FEATURES}])
@@ -53,10 +60,23 @@ def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutpu
         ids = token_ids(transform_text(text))
         return {"embedding": classifier_model.sentence_embedding(encoder, ids, training=False)}
 
-    @tf.function(input_signature=[examples_spec])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def transform_features(examples):
         return classifier.tft_layer(tf.io.parse_example(examples, raw_spec))
 
     classifier.save(path, save_format="tf", include_optimizer=False, signatures={
-        "serving_default": serve_text, "serving_tf_example": serve_tf_example,
+        "serving_default": serve_text, CLASSIFY_SIGNATURE: serve_tf_example,
         "serving_token_ids": serve_token_ids, "embed": embed, "transform_features": transform_features})
+    _mark_as_classification(path, CLASSIFY_SIGNATURE)
+
+
+def _mark_as_classification(path: str, signature: str) -> None:
+    """TF2 saves every signature as a predict one; TF Serving's Classify insists on the classify method name."""
+    saved_model_file = os.path.join(path, "saved_model.pb")
+    saved_model = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(saved_model_file, "rb") as file:
+        saved_model.ParseFromString(file.read())
+    for meta_graph in saved_model.meta_graphs:
+        meta_graph.signature_def[signature].method_name = tf.saved_model.CLASSIFY_METHOD_NAME
+    with tf.io.gfile.GFile(saved_model_file, "wb") as file:
+        file.write(saved_model.SerializeToString())
