@@ -100,6 +100,15 @@ _RUN_FIELDS = ("train_data", "eval_data", "data_format", "text_column", "label_c
                "serving_dir", "metadata_path")
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from components.serving.server import serve
+
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)  # TF's import resets it.
+    serve(Path(args.model_base_path), args.model_name, args.host, args.rest_port, args.grpc_port,
+          args.poll_interval)
+    return 0
+
+
 def _encoder_pair(value: str) -> dict:
     """An export-encoder directory (preprocessor/ + encoder/), else an encoder handle given with --preprocessor."""
     path = Path(value)
@@ -159,6 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--serving-dir", help="where blessed models are pushed (default: runs/serving)")
     where.add_argument("--metadata-path", help="default: <pipeline-root>/metadata.sqlite")
     run_parser.set_defaults(handler=_run)
+
+    serve_parser = commands.add_parser(
+        "serve", help="serve pushed models over TF Serving's REST and gRPC APIs",
+        description="Watches MODEL_BASE_PATH/<version>/ (the Pusher's serving dir), serves the newest complete version "
+                    "and switches to new pushes without dropping requests.")
+    serve_parser.add_argument("--model-base-path", required=True, metavar="DIR", help="e.g. runs/serving")
+    serve_parser.add_argument("--model-name", required=True, help="the NAME in /v1/models/NAME")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (0.0.0.0 to expose)")
+    serve_parser.add_argument("--rest-port", type=int, default=8501)
+    serve_parser.add_argument("--grpc-port", type=int, default=8500)
+    serve_parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between version checks")
+    serve_parser.set_defaults(handler=_serve)
     return parser
 
 

@@ -67,10 +67,10 @@ def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutpu
     classifier.save(path, save_format="tf", include_optimizer=False, signatures={
         "serving_default": serve_text, CLASSIFY_SIGNATURE: serve_tf_example,
         "serving_token_ids": serve_token_ids, "embed": embed, "transform_features": transform_features})
-    _mark_as_classification(path, CLASSIFY_SIGNATURE)
+    mark_as_classification(path, CLASSIFY_SIGNATURE)
 
 
-def _mark_as_classification(path: str, signature: str) -> None:
+def mark_as_classification(path: str, signature: str) -> None:
     """TF2 saves every signature as a predict one; TF Serving's Classify insists on the classify method name."""
     saved_model_file = os.path.join(path, "saved_model.pb")
     saved_model = saved_model_pb2.SavedModel()
