@@ -82,6 +82,7 @@ def test_push_under_load_switches_without_failed_requests(model_versions, tmp_pa
             for thread in threads:
                 thread.join(timeout=60)
 
+    print(f"version push under load: {sum(map(len, seen.values()))} answered, {len(failures)} failed")
     assert failures == []
     for name, versions in seen.items():
         assert versions[0] == 1 and versions[-1] == 2, name
