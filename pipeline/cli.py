@@ -3,9 +3,11 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING lines drown the CLI's own output.
+warnings.filterwarnings("ignore", category=FutureWarning, module="google.api_core")  # Python 3.10 notice, per import.
 
 import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
@@ -68,7 +70,6 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline import pipeline, results
     from pipeline.configs import PipelineConfig
 
-    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)  # The imports above reset it.
     overrides = {key: value for key, value in vars(args).items() if key in _RUN_FIELDS and value is not None}
     try:
         config = pipeline.prepare(PipelineConfig(**overrides))
@@ -103,7 +104,6 @@ _RUN_FIELDS = ("train_data", "eval_data", "data_format", "text_column", "label_c
 def _serve(args: argparse.Namespace) -> int:
     from components.serving.server import serve
 
-    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)  # TF's import resets it.
     serve(Path(args.model_base_path), args.model_name, args.host, args.rest_port, args.grpc_port,
           args.poll_interval)
     return 0
@@ -188,11 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "encoder", None):
         for key, value in _encoder_pair(args.encoder).items():
             setattr(args, key, value)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = logging.DEBUG if args.verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "run" and not args.verbose:
         for handler in logging.getLogger().handlers:
             handler.addFilter(_ProgressFilter())
+    for name in ("absl", "components", "pipeline"):  # Explicit levels: TF and Beam lower the root's mid-run.
+        logging.getLogger(name).setLevel(level)
     return args.handler(args)
 
 
