@@ -153,7 +153,6 @@ def _read_tokenizer(folder: Path) -> TokenizerSpec:
                 "BertPreTokenizer + WordPiece (the BERT WordPiece tokenizer)")
         normalizer = parts["normalizer"]
         settings = {key: normalizer.get(key, settings[key]) for key in settings}
-        settings["handle_chinese_chars"] = normalizer.get("handle_chinese_chars", True)
         unk = parts["model"].get("unk_token", unk)
         max_chars = parts["model"].get("max_input_chars_per_word", max_chars)
         if parts["model"].get("continuing_subword_prefix", "##") != "##":
