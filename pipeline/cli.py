@@ -1,5 +1,6 @@
 """`sentence-tfx`: the command line of the project."""
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -70,7 +71,8 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline import pipeline, results
     from pipeline.configs import PipelineConfig
 
-    overrides = {key: value for key, value in vars(args).items() if key in _RUN_FIELDS and value is not None}
+    fields = {field.name for field in dataclasses.fields(PipelineConfig)}  # The run options are named after them.
+    overrides = {key: value for key, value in vars(args).items() if key in fields and value is not None}
     try:
         config = pipeline.prepare(PipelineConfig(**overrides))
         tfx_pipeline = pipeline.create_pipeline(config)
@@ -93,12 +95,6 @@ def _run(args: argparse.Namespace) -> int:
     print(f"data validation report: {summary.validation_report}")
     print(f"TensorBoard logs:       {summary.tensorboard_dir}")
     return 0 if summary.blessed else 1
-
-
-_RUN_FIELDS = ("train_data", "eval_data", "data_format", "text_column", "label_column", "label_names",
-               "preprocessor_handle", "encoder_handle", "seq_length", "mode", "epochs", "batch_size",
-               "head_learning_rate", "encoder_learning_rate", "max_train_steps", "min_accuracy", "pipeline_root",
-               "serving_dir", "metadata_path")
 
 
 def _serve(args: argparse.Namespace) -> int:
