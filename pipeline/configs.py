@@ -5,6 +5,7 @@ from pathlib import Path
 
 FORMATS = ("csv", "tsv", "jsonl", "tfrecord")
 MODES = ("frozen", "finetune")
+DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")  # components/trainer/distribution.py
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".tfrecord": "tfrecord",
                ".tfrecords": "tfrecord", ".gz": "tfrecord"}
 
@@ -33,6 +34,7 @@ class PipelineConfig:
     hidden_units: int = 256
     dropout: float = 0.1
     max_train_steps: int | None = None  # Caps fine-tuning steps (CPU budgets); None = full epochs.
+    distribution: str = "none"  # mirrored: all local GPUs; multi_worker_mirrored: the TF_CONFIG cluster.
     # Evaluation gate.
     min_accuracy: float = 0.5
     max_accuracy_drop: float = 0.0  # Allowed drop against the latest blessed model.
@@ -54,6 +56,8 @@ class PipelineConfig:
             raise ValueError(f"format {self.data_format!r} is not one of {', '.join(FORMATS)}")
         if self.mode not in MODES:
             raise ValueError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.distribution not in DISTRIBUTIONS:
+            raise ValueError(f"distribution {self.distribution!r} is not one of {', '.join(DISTRIBUTIONS)}")
         if bool(self.preprocessor_handle) != bool(self.encoder_handle):
             raise ValueError("give both a preprocessor and an encoder handle, or neither (default encoder)")
         if self.seq_length < 3:

@@ -17,15 +17,20 @@ def open_store(config: PipelineConfig) -> metadata_store.MetadataStore:
         tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))
 
 
-def latest_outputs(store, pipeline_name: str, node_id: str) -> tuple[metadata_store_pb2.Execution, dict]:
-    """The node's most recent execution and its output artifacts by output key."""
+OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+INPUT_EVENTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
+
+
+def latest_outputs(store, pipeline_name: str, node_id: str,
+                   event_types=OUTPUT_EVENTS) -> tuple[metadata_store_pb2.Execution, dict]:
+    """The node's most recent execution and its output (or, with INPUT_EVENTS, input) artifacts by key."""
     context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
     if context is None:
         raise LookupError(f"no execution of {node_id} recorded in ML Metadata")
     execution = max(store.get_executions_by_context(context.id), key=lambda e: e.id)
     outputs: dict[str, list] = {}
     for event in store.get_events_by_execution_ids([execution.id]):
-        if event.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT):
+        if event.type in event_types:
             key = event.path.steps[0].key
             outputs.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
     return execution, outputs

@@ -1,6 +1,8 @@
 """run_fn: trains the classifier frozen (head on cached embeddings) or fine-tuned (two learning rates), exports it."""
 import logging
 import math
+import shutil
+import tempfile
 import time
 
 import numpy as np
@@ -11,6 +13,7 @@ from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from components import features
+from components.trainer import distribution
 from components.trainer import model as classifier_model
 from components.trainer import signatures
 from pipeline.configs import PipelineConfig
@@ -57,13 +60,20 @@ class TwoRateClassifier(tf_keras.Model):
         return {metric.name: metric.result() for metric in self.metrics}
 
 
+def _shard_by_example(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """Multi-worker: each worker takes every n-th example (a run may have fewer files than workers)."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
 def _dataset(fn_args, files, tft_output, batch_size: int, shuffle: bool, epochs: int | None = 1) -> tf.data.Dataset:
     dataset = fn_args.data_accessor.tf_dataset_factory(
         files, tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=features.LABEL_INDEX,
                                               shuffle=shuffle, num_epochs=epochs),
         tft_output.transformed_metadata.schema)
-    return dataset.map(lambda batch, labels: (
-        {name: tf.cast(batch[name], tf.int32) for name in features.TOKEN_FEATURES}, labels))
+    return _shard_by_example(dataset.map(lambda batch, labels: (
+        {name: tf.cast(batch[name], tf.int32) for name in features.TOKEN_FEATURES}, labels)))
 
 
 def _embed_dataset(encoder, dataset, split: str, batch_size: int):
@@ -99,7 +109,9 @@ def _compile(model, optimizer):
 
 
 def _train_frozen(config, fn_args, tft_output, encoder, head, callbacks):
-    """The encoder runs once per example; only the head trains, for all epochs, on the cached embeddings."""
+    """The encoder runs once per example; only the head trains, for all epochs, on the cached embeddings.
+
+    With several workers each one embeds all the data (the encoder pass is not split) and the head's batches are."""
     def embed(files, split):
         return _embed_dataset(encoder, _dataset(fn_args, files, tft_output, 1024, shuffle=False), split,
                               batch_size=EMBEDDING_BATCH_SIZE)
@@ -111,8 +123,13 @@ def _train_frozen(config, fn_args, tft_output, encoder, head, callbacks):
                                       fewest), most)
     log.info("training the head on %d cached embeddings for %d epochs", len(train_y), epochs)
     _compile(head, tf_keras.optimizers.Adam(config.head_learning_rate))
-    head.fit(train_x, train_y, batch_size=config.batch_size, epochs=epochs, validation_data=(eval_x, eval_y),
-             callbacks=callbacks, verbose=2)
+    def batches(x, y, shuffle):
+        dataset = tf.data.Dataset.from_tensor_slices((x, y))
+        dataset = dataset.shuffle(len(y), seed=len(y), reshuffle_each_iteration=True) if shuffle else dataset
+        return _shard_by_example(dataset.batch(config.batch_size))
+
+    head.fit(batches(train_x, train_y, shuffle=True), epochs=epochs,
+             validation_data=batches(eval_x, eval_y, shuffle=False), callbacks=callbacks, verbose=2)
 
 
 def _train_finetune(config, fn_args, tft_output, encoder, head, callbacks):
@@ -146,12 +163,20 @@ def _train_finetune(config, fn_args, tft_output, encoder, head, callbacks):
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point; the PipelineConfig arrives as JSON in custom_config["config"]."""
     config = PipelineConfig.from_json(fn_args.custom_config["config"])
+    strategy = distribution.create_strategy(config.distribution)
+    chief = distribution.is_chief(strategy)
+    scratch = None if chief else tempfile.mkdtemp(prefix="sentence-tfx-worker-")  # Workers save, but not for keeps.
+    model_dir = fn_args.serving_model_dir if chief else f"{scratch}/model"
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    encoder = classifier_model.build_encoder(config.encoder_handle, trainable=config.mode == "finetune")
-    head = classifier_model.build_head(len(config.label_names), config.hidden_units, config.dropout)
-    callbacks = [tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch")]
-    train = _train_finetune if config.mode == "finetune" else _train_frozen
-    train(config, fn_args, tft_output, encoder, head, callbacks)
-    classifier = classifier_model.build_classifier(encoder, head, config.seq_length)
-    signatures.export(classifier, encoder, tft_output, config.label_names, config.seq_length,
-                      fn_args.serving_model_dir)
+    with strategy.scope():
+        encoder = classifier_model.build_encoder(config.encoder_handle, trainable=config.mode == "finetune")
+        head = classifier_model.build_head(len(config.label_names), config.hidden_units, config.dropout)
+        callbacks = [tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir if chief else f"{scratch}/logs",
+                                                    update_freq="epoch")]
+        train = _train_finetune if config.mode == "finetune" else _train_frozen
+        train(config, fn_args, tft_output, encoder, head, callbacks)
+        classifier = classifier_model.build_classifier(encoder, head, config.seq_length)
+    signatures.export(classifier, encoder, tft_output, config.label_names, config.seq_length, model_dir)
+    if not chief:
+        shutil.rmtree(scratch, ignore_errors=True)
+        distribution.wait_for_chief_export(fn_args.serving_model_dir)
