@@ -3,6 +3,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -11,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING line
 warnings.filterwarnings("ignore", category=FutureWarning, module="google.api_core")  # Python 3.10 notice, per import.
 
 import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from pipeline.configs import DISTRIBUTIONS, FORMATS, MODES
 
 
 def _export_encoder(args: argparse.Namespace) -> int:
@@ -63,24 +65,32 @@ class _ProgressFilter(logging.Filter):
             (" is running.", " is finished."))
 
 
-def _run(args: argparse.Namespace) -> int:
-    from tfx import v1 as tfx
-
-    from components.data_validation.gate import AnomaliesFoundError
+def _pipeline_from_args(args: argparse.Namespace):
+    """(config, tfx pipeline) from the pipeline options, or None after printing what is wrong with them."""
     from components.example_gen.text_formats import InputDataError
-    from pipeline import pipeline, results
+    from pipeline import pipeline
     from pipeline.configs import PipelineConfig
 
-    fields = {field.name for field in dataclasses.fields(PipelineConfig)}  # The run options are named after them.
+    fields = {field.name for field in dataclasses.fields(PipelineConfig)}  # The options are named after them.
     overrides = {key: value for key, value in vars(args).items() if key in fields and value is not None}
     try:
         config = pipeline.prepare(PipelineConfig(**overrides))
-        tfx_pipeline = pipeline.create_pipeline(config)
+        return config, pipeline.create_pipeline(config)
     except (InputDataError, ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from components.data_validation.gate import AnomaliesFoundError
+    from pipeline import results, runners
+
+    prepared = _pipeline_from_args(args)
+    if prepared is None:
         return 2
+    config, tfx_pipeline = prepared
     try:
-        tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
+        runners.run(tfx_pipeline, args.runner)
     except AnomaliesFoundError as error:
         print(f"\nThe data failed validation; nothing was trained.\n{error}", file=sys.stderr)
         return 3
@@ -97,6 +107,29 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if summary.blessed else 1
 
 
+def _compile(args: argparse.Namespace) -> int:
+    prepared = _pipeline_from_args(args)
+    if prepared is None:
+        return 2
+    config, tfx_pipeline = prepared
+    try:
+        if args.orchestrator == "kubeflow-v2":
+            from pipeline import kubeflow_v2
+
+            if not args.image:
+                raise ValueError("--orchestrator kubeflow-v2 needs --image (every component runs in it)")
+            kubeflow_v2.compile_pipeline(tfx_pipeline, config, args.image, args.out)
+        else:
+            from pipeline import airflow_dag
+
+            airflow_dag.write_dag_file(config, args.out, args.schedule)
+    except (ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.orchestrator} pipeline {config.pipeline_name} written to {args.out}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from components.serving.server import serve
 
@@ -111,6 +144,46 @@ def _encoder_pair(value: str) -> dict:
     if (path / "preprocessor").is_dir() and (path / "encoder").is_dir():
         return {"preprocessor_handle": str(path / "preprocessor"), "encoder_handle": str(path / "encoder")}
     return {"encoder_handle": value}
+
+
+def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    """The PipelineConfig options that `run` and `compile` share; each dest is a PipelineConfig field."""
+    data = parser.add_argument_group("data")
+    data.add_argument("--train", dest="train_data", required=True, metavar="FILE")
+    data.add_argument("--eval", dest="eval_data", metavar="FILE", help="default: a 4:1 hash split of --train")
+    data.add_argument("--format", dest="data_format", choices=FORMATS,
+                      help="default: from the file extension")
+    data.add_argument("--text-column", help="default: text")
+    data.add_argument("--label-column", help="default: label")
+    data.add_argument("--labels", dest="label_names", type=lambda v: tuple(v.split(",")), metavar="A,B,...",
+                      help="class names in index order (default: the sorted labels of --train)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--encoder", metavar="DIR_OR_URL",
+                       help="an export-encoder directory, or a TF Hub BERT encoder handle used with --preprocessor "
+                            "(default: all-MiniLM-L6-v2, converted once and cached)")
+    model.add_argument("--preprocessor", dest="preprocessor_handle", metavar="DIR_OR_URL")
+    model.add_argument("--seq-length", type=int, help="token ids per text (default: 128)")
+    model.add_argument("--mode", choices=MODES, help="default: frozen")
+    model.add_argument("--epochs", type=int)
+    model.add_argument("--batch-size", type=int)
+    model.add_argument("--head-lr", dest="head_learning_rate", type=float)
+    model.add_argument("--encoder-lr", dest="encoder_learning_rate", type=float)
+    model.add_argument("--max-train-steps", type=int, help="cap on fine-tuning steps")
+    model.add_argument("--min-accuracy", type=float, help="blessing threshold (default: 0.5)")
+    model.add_argument("--distribution", choices=DISTRIBUTIONS,
+                       help="tf.distribute strategy of the Trainer; multi_worker_mirrored reads TF_CONFIG "
+                            "(default: none)")
+    where = parser.add_argument_group("output")
+    where.add_argument("--pipeline-name", help="default: sentence-tfx")
+    where.add_argument("--pipeline-root", help="default: runs/pipeline")
+    where.add_argument("--serving-dir", help="where blessed models are pushed (default: runs/serving)")
+    where.add_argument("--metadata-path", help="default: <pipeline-root>/metadata.sqlite")
+    where.add_argument("--metadata-mysql", metavar="USER@HOST:PORT/DATABASE",
+                       help="ML Metadata on a MySQL/MariaDB server; password from $SENTENCE_TFX_MYSQL_PASSWORD")
+    where.add_argument("--beam-args", dest="beam_pipeline_args", type=lambda v: tuple(shlex.split(v)),
+                       metavar='"--runner=... ..."',
+                       help="Beam pipeline options of the data-processing steps, one quoted string given with "
+                            "'=' (default: --runner=FnApiRunner); see README 'Scheduling and scaling out'")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,34 +209,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     run_parser = commands.add_parser(
         "run", help="run the TFX pipeline locally: validate, tokenize, train, evaluate, push",
-        description="Runs the whole pipeline with TFX's LocalDagRunner on Beam (FnApiRunner), ML Metadata in SQLite.")
-    data = run_parser.add_argument_group("data")
-    data.add_argument("--train", dest="train_data", required=True, metavar="FILE")
-    data.add_argument("--eval", dest="eval_data", metavar="FILE", help="default: a 4:1 hash split of --train")
-    data.add_argument("--format", dest="data_format", choices=("csv", "tsv", "jsonl", "tfrecord"),
-                      help="default: from the file extension")
-    data.add_argument("--text-column", help="default: text")
-    data.add_argument("--label-column", help="default: label")
-    data.add_argument("--labels", dest="label_names", type=lambda v: tuple(v.split(",")), metavar="A,B,...",
-                      help="class names in index order (default: the sorted labels of --train)")
-    model = run_parser.add_argument_group("model")
-    model.add_argument("--encoder", metavar="DIR_OR_URL",
-                       help="an export-encoder directory, or a TF Hub BERT encoder handle used with --preprocessor "
-                            "(default: all-MiniLM-L6-v2, converted once and cached)")
-    model.add_argument("--preprocessor", dest="preprocessor_handle", metavar="DIR_OR_URL")
-    model.add_argument("--seq-length", type=int, help="token ids per text (default: 128)")
-    model.add_argument("--mode", choices=("frozen", "finetune"), help="default: frozen")
-    model.add_argument("--epochs", type=int)
-    model.add_argument("--batch-size", type=int)
-    model.add_argument("--head-lr", dest="head_learning_rate", type=float)
-    model.add_argument("--encoder-lr", dest="encoder_learning_rate", type=float)
-    model.add_argument("--max-train-steps", type=int, help="cap on fine-tuning steps")
-    model.add_argument("--min-accuracy", type=float, help="blessing threshold (default: 0.5)")
-    where = run_parser.add_argument_group("output")
-    where.add_argument("--pipeline-root", help="default: runs/pipeline")
-    where.add_argument("--serving-dir", help="where blessed models are pushed (default: runs/serving)")
-    where.add_argument("--metadata-path", help="default: <pipeline-root>/metadata.sqlite")
+        description="Runs the whole pipeline here (TFX's LocalDagRunner by default); its Beam steps run on "
+                    "Beam's FnApiRunner unless --beam-args names another Beam runner; ML Metadata in SQLite "
+                    "unless --metadata-mysql.")
+    run_parser.add_argument("--runner", choices=("local", "beam"), default="local",
+                            help="TFX orchestrator: local = LocalDagRunner, beam = BeamDagRunner (default: local)")
+    _add_pipeline_options(run_parser)
     run_parser.set_defaults(handler=_run)
+
+    compile_parser = commands.add_parser(
+        "compile", help="write the pipeline for a scheduler: a Kubeflow V2 / Vertex job spec or an Airflow DAG file",
+        description="Kubeflow V2: a PipelineJob JSON whose steps all run in --image; data, pipeline root and "
+                    "serving dir must be URIs the containers can reach (gs://...). Airflow: a DAG file for the "
+                    "DAGs folder of an Airflow that has this project installed.")
+    compile_parser.add_argument("--orchestrator", choices=("kubeflow-v2", "airflow"), required=True)
+    compile_parser.add_argument("--out", required=True, metavar="FILE", help="e.g. pipeline.json or dags/x.py")
+    compile_parser.add_argument("--image", help="kubeflow-v2: the container image of every step")
+    compile_parser.add_argument("--schedule", help="airflow: a cron expression or preset such as @daily "
+                                                   "(default: none, runs when triggered)")
+    _add_pipeline_options(compile_parser)
+    compile_parser.set_defaults(handler=_compile)
 
     serve_parser = commands.add_parser(
         "serve", help="serve pushed models over TF Serving's REST and gRPC APIs",

@@ -1,6 +1,7 @@
 """The one configuration object that flows through the pipeline, from the CLI to every component."""
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 FORMATS = ("csv", "tsv", "jsonl", "tfrecord")
@@ -41,7 +42,8 @@ class PipelineConfig:
     # Where things go.
     pipeline_name: str = "sentence-tfx"
     pipeline_root: str = "runs/pipeline"
-    metadata_path: str | None = None  # None: <pipeline_root>/metadata.sqlite
+    metadata_path: str | None = None  # None: <pipeline_root>/metadata.sqlite if that is a local folder.
+    metadata_mysql: str = ""  # USER@HOST:PORT/DATABASE: ML Metadata on a MySQL/MariaDB server instead of SQLite.
     serving_dir: str = "runs/serving"
     beam_pipeline_args: tuple[str, ...] = ("--runner=FnApiRunner",)  # DirectRunner would try to download Prism.
 
@@ -64,8 +66,8 @@ class PipelineConfig:
             raise ValueError(f"seq_length {self.seq_length} leaves no room for text between [CLS] and [SEP]")
         if self.epochs is None and self.mode == "finetune":
             object.__setattr__(self, "epochs", 2)
-        if self.metadata_path is None:
-            object.__setattr__(self, "metadata_path", str(Path(self.pipeline_root) / "metadata.sqlite"))
+        if self.metadata_path is None and "://" not in self.pipeline_root:  # Remote: the orchestrator's own MLMD.
+            object.__setattr__(self, "metadata_path", os.path.join(self.pipeline_root, "metadata.sqlite"))
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

@@ -1,12 +1,12 @@
 """create_pipeline(config): the whole TFX pipeline, from labelled text files to a pushed, blessed SavedModel.
 
-ExampleGen → StatisticsGen + ImportSchemaGen → ExampleValidator → ValidationGate → Transform → Trainer
+ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate → Transform → Trainer
 → Evaluator (baseline: latest blessed model) → Pusher.
 """
 import dataclasses
+import json
 import logging
 import re
-from pathlib import Path
 
 from tfx import v1 as tfx
 
@@ -19,9 +19,13 @@ from components.example_gen.component import create_example_gen
 from components.pusher.component import create_pusher
 from components.trainer.component import create_trainer
 from components.transform.component import create_transform
+from pipeline import metadata
 from pipeline.configs import PipelineConfig
 
 log = logging.getLogger(__name__)
+# Beam workers that start through sdk_worker_main (Dataflow, Flink, Spark containers) import this first; it sets
+# TF_USE_LEGACY_KERAS before TensorFlow loads, which the Evaluator's Keras model needs.
+BEAM_WORKER_PLUGIN = "--beam_plugins=components"
 
 
 def _label_sort_key(label: str):
@@ -55,8 +59,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         raise ValueError("create_pipeline needs label_names and encoder handles; run pipeline.prepare(config) first")
     example_gen = create_example_gen(config)
     examples = example_gen.outputs["examples"]
-    schema_gen = tfx.components.ImportSchemaGen(
-        schema_file=str(schemas.write_schema(config.label_names, Path(config.pipeline_root) / "curated_schema")))
+    schema_gen = schemas.CuratedSchemaGen(label_names_json=json.dumps(config.label_names))
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     example_validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
                                                         schema=schema_gen.outputs["schema"])
@@ -73,6 +76,5 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
         components=[example_gen, schema_gen, statistics_gen, example_validator, validation_gate, transform, trainer,
                     baseline, evaluator, pusher],
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            config.metadata_path),
-        beam_pipeline_args=list(config.beam_pipeline_args))
+        metadata_connection_config=metadata.connection_config(config),
+        beam_pipeline_args=[*config.beam_pipeline_args, BEAM_WORKER_PLUGIN])

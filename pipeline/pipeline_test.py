@@ -8,36 +8,15 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow.core.protobuf import saved_model_pb2
-from tfx import v1 as tfx
 
-from pipeline import cli, pipeline, results
+from pipeline import cli, results
 from pipeline.configs import PipelineConfig
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sst2"
 TEXTS = ["a gripping , beautifully acted film", "a tedious , joyless mess", "who directed it ?"]
 
 
-def _sample(path: Path, out: Path, rows: int) -> str:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    out.write_text("\n".join(lines[:rows + 1]) + "\n", encoding="utf-8")
-    return str(out)
-
-
-@pytest.fixture(scope="module")
-def frozen_run(tiny_export, tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    config = pipeline.prepare(PipelineConfig(
-        train_data=_sample(SAMPLE / "train.tsv", root / "train.tsv", 96),
-        eval_data=_sample(SAMPLE / "eval.tsv", root / "eval.tsv", 48), text_column="sentence",
-        preprocessor_handle=str(tiny_export / "preprocessor"), encoder_handle=str(tiny_export / "encoder"),
-        seq_length=16, epochs=2, min_accuracy=0.0, pipeline_root=str(root / "pipeline"),
-        serving_dir=str(root / "serving")))
-    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
-    return config
-
-
 EXPECTED_OUTPUTS = {
-    "FileBasedExampleGen": ["examples"], "ImportSchemaGen": ["schema"], "StatisticsGen": ["statistics"],
+    "FileBasedExampleGen": ["examples"], "CuratedSchemaGen": ["schema"], "StatisticsGen": ["statistics"],
     "ExampleValidator": ["anomalies"], "ValidationGate": ["report"],
     "Transform": ["transform_graph", "transformed_examples", "post_transform_stats"],
     "Trainer": ["model", "model_run"], "Evaluator": ["evaluation", "blessing"], "Pusher": ["pushed_model"]}
@@ -97,8 +76,8 @@ def test_pushed_model_answers_raw_text_like_the_trained_model(frozen_run):
     np.testing.assert_allclose(np.linalg.norm(embedding, axis=1), 1.0, atol=1e-5)
 
 
-def test_fine_tuning_run_through_the_cli(tiny_export, tmp_path, capsys):
-    train = _sample(SAMPLE / "train.tsv", tmp_path / "train.tsv", 64)
+def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, capsys):
+    train = sst2_sample("train", 64)
     code = cli.main(["run", "--train", train, "--text-column", "sentence", "--encoder", str(tiny_export),
                      "--seq-length", "16", "--mode", "finetune", "--max-train-steps", "3", "--min-accuracy", "0",
                      "--pipeline-root", str(tmp_path / "pipeline"), "--serving-dir", str(tmp_path / "serving")])
@@ -108,8 +87,8 @@ def test_fine_tuning_run_through_the_cli(tiny_export, tmp_path, capsys):
     assert len(os.listdir(tmp_path / "serving")) == 1
 
 
-def test_anomalies_stop_the_run_before_transform(tiny_export, tmp_path, capsys):
-    train = _sample(SAMPLE / "train.tsv", tmp_path / "train.tsv", 40)
+def test_anomalies_stop_the_run_before_transform(tiny_export, sst2_sample, tmp_path, capsys):
+    train = sst2_sample("train", 40)
     eval_rows = ["sentence\tlabel", "fine\t1", "not fine\t0", "meh\tneutral", "   \t1"]
     (tmp_path / "eval.tsv").write_text("\n".join(eval_rows) + "\n", encoding="utf-8")
     args = ["run", "--train", train, "--eval", str(tmp_path / "eval.tsv"), "--text-column", "sentence",

@@ -6,15 +6,14 @@ import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
-from tfx import v1 as tfx
 
 from components import features
+from pipeline import metadata
 from pipeline.configs import PipelineConfig
 
 
 def open_store(config: PipelineConfig) -> metadata_store.MetadataStore:
-    return metadata_store.MetadataStore(
-        tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))
+    return metadata_store.MetadataStore(metadata.connection_config(config))
 
 
 OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)

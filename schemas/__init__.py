@@ -1,30 +1,43 @@
-"""Curated TFDV schemas, completed per run (the label vocabulary) and written where ImportSchemaGen can read them."""
+"""Curated TFDV schemas, completed per run (the label vocabulary) by the CuratedSchemaGen component."""
+import json
+import os
 from collections.abc import Sequence
 from importlib import resources
-from pathlib import Path
 
+import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx import v1 as tfx
 
 CURATED_SCHEMA = "text_classification.pbtxt"
 LABEL_DOMAIN = "label"
 SCHEMA_FILE = "schema.pbtxt"
 
 
-def write_schema(label_names: Sequence[str], out_dir) -> Path:
+def write_schema(label_names: Sequence[str], out_dir) -> str:
     """Writes the curated schema with `label_names` as the label domain to `out_dir/schema.pbtxt`; returns that path.
 
-    The order of `label_names` is kept: downstream it is the order of the class indices.
+    The order of `label_names` is kept: downstream it is the order of the class indices. `out_dir` may be any
+    filesystem TensorFlow knows (local, gs://, s3://...).
     """
     _check_label_names(label_names)
     schema = text_format.Parse(resources.files(__name__).joinpath(CURATED_SCHEMA).read_text(), schema_pb2.Schema())
     (domain,) = (d for d in schema.string_domain if d.name == LABEL_DOMAIN)
     domain.value[:] = label_names
-    path = Path(out_dir) / SCHEMA_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# Written by schemas.write_schema from {CURATED_SCHEMA}; see that file for the why.\n"
-                    + text_format.MessageToString(schema))
+    tf.io.gfile.makedirs(str(out_dir))
+    path = os.path.join(str(out_dir), SCHEMA_FILE)
+    with tf.io.gfile.GFile(path, "w") as out:
+        out.write(f"# Written by schemas.write_schema from {CURATED_SCHEMA}; see that file for the why.\n"
+                  + text_format.MessageToString(schema))
     return path
+
+
+@tfx.dsl.components.component
+def CuratedSchemaGen(label_names_json: tfx.dsl.components.Parameter[str],
+                     schema: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Schema]) -> None:
+    """The curated schema with this run's labels, written at run time into the run's own output, so a pipeline
+    compiled for a remote orchestrator needs nothing staged beside it (ImportSchemaGen would need a file there)."""
+    write_schema(json.loads(label_names_json), schema.uri)
 
 
 def _check_label_names(label_names: Sequence[str]) -> None:

@@ -8,8 +8,8 @@ import schemas
 
 def test_written_schema_has_the_labels_in_order_and_both_features_required(tmp_path):
     path = schemas.write_schema(["positive", "negative", "neutral"], tmp_path / "new")
-    assert path == tmp_path / "new" / "schema.pbtxt"
-    schema = io_utils.SchemaReader().read(str(path))  # how ExampleValidator and Transform read it
+    assert path == str(tmp_path / "new" / "schema.pbtxt")
+    schema = io_utils.SchemaReader().read(path)  # how ExampleValidator and Transform read it
     (domain,) = schema.string_domain
     assert list(domain.value) == ["positive", "negative", "neutral"]
     features = {f.name: f for f in schema.feature}
@@ -25,7 +25,7 @@ def test_written_schema_has_the_labels_in_order_and_both_features_required(tmp_p
 
 def test_a_second_run_overwrites_the_labels(tmp_path):
     schemas.write_schema(["a", "b"], tmp_path)
-    schema = io_utils.SchemaReader().read(str(schemas.write_schema(("x", "y"), tmp_path)))
+    schema = io_utils.SchemaReader().read(schemas.write_schema(("x", "y"), tmp_path))
     assert list(schema.string_domain[0].value) == ["x", "y"]
 
 

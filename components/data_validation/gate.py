@@ -9,10 +9,11 @@ import dataclasses
 import html
 import logging
 import os
+import posixpath
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 import pandas as pd
+import tensorflow as tf
 import tensorflow_data_validation as tfdv
 from tensorflow_data_validation.utils import anomalies_util, display_util
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
@@ -33,7 +34,9 @@ _AnomalyInfo = anomalies_pb2.AnomalyInfo
 
 class ValidationReport(tfx.dsl.Artifact):
     """HTML pages for a person: statistics.html (every split) and anomalies.html (what broke the schema)."""
-    TYPE_NAME = "ValidationReport"
+    # "<module>.<Class>": Kubeflow V2 / Vertex only accept custom type names of this form, and the container imports
+    # the class from it (components exposes it lazily, see components/__init__.py).
+    TYPE_NAME = "components.ValidationReport"
 
 
 class AnomaliesFoundError(RuntimeError):
@@ -111,11 +114,11 @@ def _count(n: int, noun: str, plural: str = "") -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def write_report(out_dir, statistics: Mapping[str, statistics_pb2.DatasetFeatureStatistics],
-                 problems: list[Problem], schema: schema_pb2.Schema) -> tuple[Path, Path]:
-    """Writes statistics.html and anomalies.html into out_dir; returns their paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+def write_report(out_dir: str, statistics: Mapping[str, statistics_pb2.DatasetFeatureStatistics],
+                 problems: list[Problem], schema: schema_pb2.Schema) -> tuple[str, str]:
+    """Writes statistics.html and anomalies.html into out_dir (any filesystem TensorFlow knows); returns their
+    paths."""
+    tf.io.gfile.makedirs(out_dir)
     stats_sections = "".join(f"<h2>{html.escape(split)}</h2>{_feature_table(stats)}"
                              + display_util.get_statistics_html(_as_list(stats), lhs_name=split)
                              for split, stats in statistics.items())
@@ -124,13 +127,14 @@ def write_report(out_dir, statistics: Mapping[str, statistics_pb2.DatasetFeature
     problems_table = pd.DataFrame([dataclasses.asdict(p) for p in problems]).rename(
         columns=lambda field: field.replace("_", " ")).to_html(index=False) if problems else ""
     schema_features, schema_domains = display_util.get_schema_dataframe(schema)
-    stats_path, anomalies_path = out_dir / STATISTICS_HTML, out_dir / ANOMALIES_HTML
-    stats_path.write_text(_page(
+    pages = {STATISTICS_HTML: _page(
         "Statistics", "<p>Per split: a summary table, then the Facets view (it loads its scripts from the web).</p>"
-        + stats_sections))
-    anomalies_path.write_text(_page("Anomalies", verdict + problems_table + "<h2>Expected (the schema)</h2>"
-                                    + schema_features.to_html() + schema_domains.to_html()))
-    return stats_path, anomalies_path
+        + stats_sections), ANOMALIES_HTML: _page("Anomalies", verdict + problems_table + "<h2>Expected (the schema)"
+                                                 "</h2>" + schema_features.to_html() + schema_domains.to_html())}
+    for name, page in pages.items():
+        with tf.io.gfile.GFile(os.path.join(out_dir, name), "w") as out:
+            out.write(page)
+    return os.path.join(out_dir, STATISTICS_HTML), os.path.join(out_dir, ANOMALIES_HTML)
 
 
 def _as_list(stats: statistics_pb2.DatasetFeatureStatistics) -> statistics_pb2.DatasetFeatureStatisticsList:
@@ -159,13 +163,13 @@ def _page(title: str, body: str) -> str:
             f"</style></head><body><h1>{title}</h1>{body}</body></html>")
 
 
-def _rejected_dir(report_uri: str) -> Path:
+def _rejected_dir(report_uri: str) -> str:
     """Where a rejected run's report goes: TFX deletes a failed component's output directories, report's included.
 
     Output URIs are <pipeline_root>/<node>/<output>/<execution id>; this is <pipeline_root>/<node>/rejected/<id>.
     """
-    uri = Path(report_uri)
-    return uri.parent.parent / "rejected" / uri.name
+    output_dir, execution_id = posixpath.split(report_uri.rstrip("/"))
+    return posixpath.join(posixpath.dirname(output_dir), "rejected", execution_id)
 
 
 @tfx.dsl.components.component
@@ -180,7 +184,7 @@ def ValidationGate(statistics: tfx.dsl.components.InputArtifact[tfx.types.standa
                       for split in statistics.splits}
     schema_proto = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema.uri))
     problems = find_problems(anomalies_by_split, stats_by_split, schema_proto)
-    out_dir = _rejected_dir(report.uri) if problems else Path(report.uri)
+    out_dir = _rejected_dir(report.uri) if problems else report.uri
     stats_html, anomalies_html = write_report(out_dir, stats_by_split, problems, schema_proto)
     log.info("Data validation report: %s and %s", anomalies_html, stats_html)
     if problems:

@@ -35,7 +35,7 @@ def _write_examples(path, rows, compression=None):
 
 def _problems(tmp_path, rows, schema=None):
     """Validates rows the way ExampleValidator does (tfdv.validate_statistics) and returns the gate's findings."""
-    schema = schema or io_utils.SchemaReader().read(str(schemas.write_schema(LABELS, tmp_path)))
+    schema = schema or io_utils.SchemaReader().read(schemas.write_schema(LABELS, tmp_path))
     stats = tfdv.generate_statistics_from_tfrecord(str(_write_examples(tmp_path / "data.tfrecord", rows)),
                                                    pipeline_options=PipelineOptions(BEAM_ARGS))
     return gate.find_problems({"eval": tfdv.validate_statistics(stats, schema)}, {"eval": stats.datasets[0]}, schema)
@@ -56,7 +56,7 @@ def test_summary_names_split_feature_and_exact_counts(tmp_path):
 
 
 def test_dataset_anomalies_fall_back_to_tfdv_words(tmp_path):
-    schema = io_utils.SchemaReader().read(str(schemas.write_schema(LABELS, tmp_path)))
+    schema = io_utils.SchemaReader().read(schemas.write_schema(LABELS, tmp_path))
     schema.dataset_constraints.min_examples_count = 1000
     (problem,) = _problems(tmp_path, CLEAN, schema)
     assert (problem.feature, problem.severity) == (gate.DATASET, "ERROR")
@@ -71,7 +71,7 @@ def _run_pipeline(root, rows_by_split):
         input_base=str(root / "data"),
         input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name=split, pattern=f"{split}/*")
                                              for split in rows_by_split]))
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=str(schemas.write_schema(LABELS, root / "schema")))
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=schemas.write_schema(LABELS, root / "schema"))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
                                                 schema=schema_gen.outputs["schema"])

@@ -1,6 +1,7 @@
 """The pipeline's ExampleGen: a FileBasedExampleGen whose executor reads the configured text format."""
 import glob
 import os
+import posixpath
 
 from google.protobuf import struct_pb2
 from tfx import v1 as tfx
@@ -11,15 +12,29 @@ from components.example_gen import executor
 from pipeline.configs import PipelineConfig
 
 
+def _input_base(files: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The deepest folder holding every file, and each file's path below it. Local paths are made absolute; URIs
+    (gs://bucket/x.tsv) are kept, and must all be on one filesystem."""
+    schemes = {path.split("://", 1)[0] if "://" in path else "" for path in files.values()}
+    if len(schemes) > 1:
+        raise ValueError(f"train and eval data must be on one filesystem, got {', '.join(files.values())}")
+    (scheme,) = schemes
+    if scheme:
+        folder = posixpath.commonpath([posixpath.dirname(path.split("://", 1)[1]) for path in files.values()])
+        base = f"{scheme}://{folder}"
+        return base, {split: path[len(base) + 1:] for split, path in files.items()}
+    paths = {split: os.path.abspath(path) for split, path in files.items()}
+    base = os.path.commonpath([os.path.dirname(path) for path in paths.values()])
+    return base, {split: os.path.relpath(path, base) for split, path in paths.items()}
+
+
 def create_example_gen(config: PipelineConfig) -> FileBasedExampleGen:
     """Splits `train`/`eval` from the two files, or hashes the train file 4:1 when there is no eval file."""
-    files = {"train": config.train_data, "eval": config.eval_data}
-    paths = {split: os.path.abspath(path) for split, path in files.items() if path is not None}
+    input_base, relative = _input_base({split: path for split, path in (
+        ("train", config.train_data), ("eval", config.eval_data)) if path})
     # TFX globs os.path.join(input_base, pattern): escape names so `[`, `*` or `?` in them match only themselves.
-    input_base = os.path.commonpath([os.path.dirname(path) for path in paths.values()])
-    input_config = tfx.proto.Input(splits=[
-        tfx.proto.Input.Split(name=split, pattern=glob.escape(os.path.relpath(path, input_base)))
-        for split, path in paths.items()])
+    input_config = tfx.proto.Input(splits=[tfx.proto.Input.Split(name=split, pattern=glob.escape(path))
+                                           for split, path in relative.items()])
     output_config = None if config.eval_data is not None else tfx.proto.Output(
         split_config=tfx.proto.SplitConfig(splits=[tfx.proto.SplitConfig.Split(name="train", hash_buckets=4),
                                                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=1)]))

@@ -7,6 +7,7 @@ is reported only where it matters (in the text or label field) together with the
 import collections
 import csv
 import dataclasses
+import io
 import json
 from typing import Iterator
 
@@ -66,9 +67,31 @@ def _check_utf8(location: str, field: str, value: str):
                              ) from None
 
 
+class _GFileReader(io.RawIOBase):
+    """A file on any filesystem TensorFlow knows (gs://, s3://, hdfs://...) as a Python binary stream."""
+
+    def __init__(self, path: str):
+        import tensorflow as tf
+
+        self._file = tf.io.gfile.GFile(path, "rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._file.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
 def _open_text(path: str):
     # utf-8-sig drops the byte-order mark spreadsheet programs write; newline="" is what the csv module requires.
-    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    binary = io.BufferedReader(_GFileReader(path)) if "://" in path else open(path, "rb")
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 def _read_delimited(path, data_format, text_column, label_column):

@@ -5,7 +5,6 @@ import dataclasses
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 
@@ -39,16 +38,6 @@ def _write_cue_word_data(path, rows: int, seed: int) -> list[tuple[str, str]]:
     return data
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 def _accuracy(model_dir: str, data) -> float:
     serve = tf.saved_model.load(model_dir).signatures["serving_default"]
     predicted = serve(text=tf.constant([text for text, _ in data]))["label"].numpy()
@@ -78,7 +67,7 @@ def _jsonify(artifacts_by_key: dict, store) -> str:
     return artifact_utils.jsonify_artifact_dict(typed)
 
 
-def test_two_workers_train_one_model_as_good_as_one_worker(single_worker_run):
+def test_two_workers_train_one_model_as_good_as_one_worker(single_worker_run, free_ports):
     config, eval_data, root = single_worker_run
     store = results.open_store(config)
     _, trainer_inputs = results.latest_outputs(store, config.pipeline_name, "Trainer", results.INPUT_EVENTS)
@@ -93,7 +82,7 @@ def test_two_workers_train_one_model_as_good_as_one_worker(single_worker_run):
                "--exec-properties=" + json.dumps({
                    "run_fn": "components.trainer.training.run_fn", "train_args": "{}", "eval_args": "{}",
                    "custom_config": json.dumps({"config": two_worker_config.to_json()})})]
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={
         **os.environ, "TF_USE_LEGACY_KERAS": "1",
         "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})

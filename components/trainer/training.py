@@ -76,7 +76,7 @@ def _dataset(fn_args, files, tft_output, batch_size: int, shuffle: bool, epochs:
         {name: tf.cast(batch[name], tf.int32) for name in features.TOKEN_FEATURES}, labels)))
 
 
-def _embed_dataset(encoder, dataset, split: str, batch_size: int):
+def embed_dataset(encoder, dataset, split: str, batch_size: int):
     """Runs the frozen encoder once over a split: (embeddings, labels) as numpy arrays, in the split's order.
 
     Examples are encoded shortest first, so each batch is trimmed to nearly its own length and little padding
@@ -108,19 +108,22 @@ def _compile(model, optimizer):
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
+def frozen_head_epochs(examples: int, batch_size: int) -> int:
+    fewest, most = FROZEN_HEAD_EPOCHS
+    return min(max(math.ceil(FROZEN_HEAD_UPDATES / math.ceil(examples / batch_size)), fewest), most)
+
+
 def _train_frozen(config, fn_args, tft_output, encoder, head, callbacks):
     """The encoder runs once per example; only the head trains, for all epochs, on the cached embeddings.
 
     With several workers each one embeds all the data (the encoder pass is not split) and the head's batches are."""
     def embed(files, split):
-        return _embed_dataset(encoder, _dataset(fn_args, files, tft_output, 1024, shuffle=False), split,
+        return embed_dataset(encoder, _dataset(fn_args, files, tft_output, 1024, shuffle=False), split,
                               batch_size=EMBEDDING_BATCH_SIZE)
 
     train_x, train_y = embed(fn_args.train_files, "train")
     eval_x, eval_y = embed(fn_args.eval_files, "eval")
-    fewest, most = FROZEN_HEAD_EPOCHS
-    epochs = config.epochs or min(max(math.ceil(FROZEN_HEAD_UPDATES / math.ceil(len(train_y) / config.batch_size)),
-                                      fewest), most)
+    epochs = config.epochs or frozen_head_epochs(len(train_y), config.batch_size)
     log.info("training the head on %d cached embeddings for %d epochs", len(train_y), epochs)
     _compile(head, tf_keras.optimizers.Adam(config.head_learning_rate))
     def batches(x, y, shuffle):

@@ -1,0 +1,133 @@
+"""Wall time of the whole pipeline under each runner that works on this machine, and the TFX overhead against a
+bare script doing the same tokenize → embed → train → export work in one process.
+
+    .venv/bin/python bench/runners.py [--rows 10000] [--runners local beam multi-processing portable] [--no-bare]
+
+Data: the first --rows rows of ../shared/data/sst2/train.tsv → the 872-row GLUE dev set; all-MiniLM-L6-v2, frozen.
+Every run starts from an empty pipeline root (no caching); the encoder conversion is cached before timing starts.
+Results are appended as JSON lines to bench/results/runners.jsonl and printed as a table with ratios to the bare
+script of the same invocation.
+"""
+import argparse
+import contextlib
+import csv
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import components  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_hub as hub  # noqa: E402
+import tensorflow_text  # noqa: E402,F401
+import tf_keras  # noqa: E402
+
+from components.encoder import export  # noqa: E402
+from components.trainer import model as classifier_model  # noqa: E402
+from components.trainer import training  # noqa: E402
+from components.trainer.training import EMBEDDING_BATCH_SIZE  # noqa: E402
+from pipeline import beam_services, pipeline, results, runners  # noqa: E402
+from pipeline.configs import PipelineConfig  # noqa: E402
+
+SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2"
+MULTI_PROCESSING = ("--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2")
+
+
+def _read_tsv(path: Path, rows: int | None = None) -> tuple[list[str], np.ndarray]:
+    with path.open(encoding="utf-8", newline="") as file:
+        data = list(csv.DictReader(file, delimiter="\t", quoting=csv.QUOTE_NONE))[:rows]
+    return [row["sentence"] for row in data], np.array([int(row["label"]) for row in data])
+
+
+def bare_script(train: Path, eval_path: Path, encoder_dir: Path, config: PipelineConfig, out: Path) -> dict:
+    """The pipeline's work without TFX, with the Trainer's own pieces: tokenize, embed once (shortest first), train
+    the same head for the same epochs, export a raw-text SavedModel, score the eval set."""
+    preprocess = hub.KerasLayer(str(encoder_dir / "preprocessor"))
+    encoder = classifier_model.build_encoder(str(encoder_dir / "encoder"), trainable=False)
+
+    def embed(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+        texts, labels = _read_tsv(path)
+        ids = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(1024).map(
+            lambda text, label: ({k: tf.cast(v, tf.int32) for k, v in preprocess(text).items()}, label))
+        return training.embed_dataset(encoder, ids, split, EMBEDDING_BATCH_SIZE)
+
+    train_x, train_y = embed(train, "train")
+    eval_x, eval_y = embed(eval_path, "eval")
+    head = classifier_model.build_head(len(config.label_names), config.hidden_units, config.dropout)
+    head.compile(optimizer=tf_keras.optimizers.Adam(config.head_learning_rate),
+                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    epochs = training.frozen_head_epochs(len(train_y), config.batch_size)
+    head.fit(train_x, train_y, batch_size=config.batch_size, epochs=epochs, verbose=0)
+    module = tf.Module()
+    module.preprocess, module.encoder, module.head = preprocess, encoder, head
+    module.serve = tf.function(lambda text: {"scores": head(classifier_model.sentence_embedding(
+        encoder, {k: tf.cast(v, tf.int32) for k, v in preprocess(text).items()}, training=False))},
+        input_signature=[tf.TensorSpec([None], tf.string)])
+    tf.saved_model.save(module, str(out), signatures={"serving_default": module.serve})
+    accuracy = float(np.mean(np.argmax(head.predict(eval_x, verbose=0), axis=1) == eval_y))
+    return {"accuracy": round(accuracy, 4), "epochs": epochs}
+
+
+RUNS = {  # name → (TFX orchestrator, Beam args; None: a local job service + worker pool started for the run)
+    "local": ("local", PipelineConfig.beam_pipeline_args),
+    "beam": ("beam", PipelineConfig.beam_pipeline_args),
+    "multi-processing": ("local", MULTI_PROCESSING),
+    "portable": ("local", None),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--runners", nargs="+", default=list(RUNS), choices=list(RUNS))
+    parser.add_argument("--no-bare", dest="bare", action="store_false", help="skip the bare-script baseline")
+    parser.add_argument("--work-dir", type=Path, default=Path("runs/bench-runners"))
+    args = parser.parse_args()
+    work = args.work_dir / str(int(time.time()))
+    work.mkdir(parents=True)
+    lines = (SST2 / "train.tsv").read_text(encoding="utf-8").splitlines()[:args.rows + 1]
+    train = work / "train.tsv"
+    train.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    eval_path = SST2 / "test.tsv"
+    encoder_dir = export.cached_export()
+    base = pipeline.prepare(PipelineConfig(train_data=str(train), eval_data=str(eval_path), text_column="sentence",
+                                           min_accuracy=0.0))
+    rows = []
+    if args.bare:
+        started = time.monotonic()
+        outcome = bare_script(train, eval_path, encoder_dir, base, work / "bare_model")
+        rows.append({"run": "bare script", "seconds": round(time.monotonic() - started, 1), **outcome})
+        print(f"bare script: {rows[-1]}", flush=True)
+    for name in args.runners:
+        orchestrator, beam_args = RUNS[name]
+        with contextlib.ExitStack() as stack:
+            if beam_args is None:
+                beam_args = stack.enter_context(beam_services.local_portable_runner(work))
+            config = dataclasses.replace(base, pipeline_root=str(work / name / "pipeline"),
+                                         serving_dir=str(work / name / "serving"), beam_pipeline_args=beam_args,
+                                         pipeline_name=f"bench-runners-{name}")
+            started = time.monotonic()
+            runners.run(pipeline.create_pipeline(config), orchestrator)
+            seconds = time.monotonic() - started
+        summary = results.summarize_run(config)
+        rows.append({"run": f"{orchestrator} orchestrator, Beam {' '.join(beam_args)}", "seconds": round(seconds, 1),
+                     "accuracy": round(summary.metrics["sparse_categorical_accuracy"], 4)})
+        print(f"{name}: {rows[-1]}", flush=True)
+    bare = rows[0]["seconds"] if args.bare else None
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    with (Path(__file__).parent / "results" / "runners.jsonl").open("a", encoding="utf-8") as out:
+        for row in rows:
+            row.update(date=stamp, train_rows=args.rows, eval_rows=872, cpus=os.cpu_count(),
+                       ratio_to_bare=round(row["seconds"] / bare, 2) if bare else None)
+            out.write(json.dumps(row) + "\n")
+    print("\n| run | wall s | × bare script | eval accuracy |\n|---|---:|---:|---:|")
+    for row in rows:
+        print(f"| {row['run']} | {row['seconds']:.0f} | {row['ratio_to_bare'] or '-'} | {row['accuracy']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Compiles the pipeline into a Kubeflow Pipelines V2 / Vertex AI Pipelines job spec (JSON); submitting it is the
+user's step. Every component runs in IMAGE (deploy/Dockerfile builds one with this project installed).
+
+Needs the Kubeflow extra: `pip install --no-deps -r requirements-kubeflow.lock` (kfp-pipeline-spec is what TFX's
+compiler imports)."""
+import logging
+import os
+
+from tfx import v1 as tfx
+
+from pipeline.configs import PipelineConfig
+
+log = logging.getLogger(__name__)
+
+
+def remote(path: str | None) -> bool:
+    return bool(path) and "://" in path
+
+
+def check_paths(config: PipelineConfig) -> None:
+    """Containers cannot see the compiling machine's disk: data, pipeline root and serving dir must be URIs
+    (gs://...); a local encoder path must exist inside the image (deploy/Dockerfile bakes the default one in)."""
+    local = {name: getattr(config, name) for name in ("train_data", "eval_data", "pipeline_root", "serving_dir")
+             if getattr(config, name) and not remote(getattr(config, name))}
+    if local:
+        raise ValueError("a Kubeflow/Vertex pipeline runs in containers, which cannot read this machine's files; "
+                         "give URIs (gs://bucket/...) for " + ", ".join(f"{k} ({v})" for k, v in local.items()))
+    for name in ("preprocessor_handle", "encoder_handle"):
+        if not remote(getattr(config, name)):
+            log.warning("%s %s is a local path: it must exist at that path inside the image", name,
+                        getattr(config, name))
+
+
+def compile_pipeline(tfx_pipeline: tfx.dsl.Pipeline, config: PipelineConfig, image: str, out: str) -> None:
+    check_paths(config)
+    try:
+        from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
+    except ImportError as error:
+        raise RuntimeError(f"the Kubeflow V2 compiler needs the Kubeflow extra ({error}): "
+                           "pip install --no-deps -r requirements-kubeflow.lock") from None
+    runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
+        config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image),
+        output_dir=os.path.dirname(os.path.abspath(out)), output_filename=os.path.basename(out))
+    runner.run(tfx_pipeline)
