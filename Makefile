@@ -6,19 +6,41 @@ VENV := .venv
 PIP := $(VENV)/bin/pip
 QUIET_PIP := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 PYTEST_ARGS ?=
+AIRFLOW_VENV := .venv-airflow
 
-.PHONY: setup test demo parity-fixture bench
+.PHONY: setup setup-kubeflow setup-airflow setup-mariadb test demo parity-fixture bench
 
 setup: $(VENV)/.installed
 
+# A venv from lock files, all --no-deps, then this project (editable). $(1): venv, $(2): lock files.
+define make_venv
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(1)/bin/pip install -q --disable-pip-version-check pip==24.2 2>&1 | $(QUIET_PIP)
+	$(1)/bin/pip install -q --no-deps $(foreach lock,$(2),-r $(lock)) 2>&1 | $(QUIET_PIP)
+	$(1)/bin/pip install -q --no-deps --no-build-isolation -e . 2>&1 | $(QUIET_PIP)
+endef
+
 $(VENV)/.installed: requirements.lock setup.py
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --disable-pip-version-check pip==24.2 2>&1 | $(QUIET_PIP)
-	$(PIP) install -q --no-deps -r requirements.lock 2>&1 | $(QUIET_PIP)
-	$(PIP) install -q --no-deps --no-build-isolation -e . 2>&1 | $(QUIET_PIP)
+	$(call make_venv,$(VENV),requirements.lock)
 	touch $@
 
-test: setup
+# Optional extras. Kubeflow V2 compiling: 4 packages into .venv (kfp, kfp-server-api are sdists: built with the
+# lock's setuptools). Airflow: its own venv, as an Airflow installation would have (80 packages on top of the lock).
+setup-kubeflow: $(VENV)/.kubeflow
+$(VENV)/.kubeflow: $(VENV)/.installed requirements-kubeflow.lock
+	$(PIP) install -q --no-deps --no-build-isolation -r requirements-kubeflow.lock 2>&1 | $(QUIET_PIP)
+	touch $@
+
+setup-airflow: $(AIRFLOW_VENV)/.installed
+$(AIRFLOW_VENV)/.installed: requirements.lock requirements-airflow.lock setup.py
+	$(call make_venv,$(AIRFLOW_VENV),requirements.lock requirements-airflow.lock)
+	touch $@
+
+# Debian's mariadb-server for the ML Metadata MySQL test (the test starts its own server); skipped without root.
+setup-mariadb:
+	bash tests/install_mariadb.sh
+
+test: setup setup-kubeflow setup-airflow setup-mariadb
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The main job on the bundled default: the whole pipeline on the SST-2 sample with all-MiniLM-L6-v2 (frozen).
@@ -33,3 +55,4 @@ parity-fixture:
 bench: setup
 	$(VENV)/bin/python bench/tokenizer_parity.py
 	$(VENV)/bin/python bench/accuracy.py
+	$(VENV)/bin/python bench/runners.py
