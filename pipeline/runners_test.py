@@ -2,12 +2,17 @@
 complete every component, push a model, and tokenize exactly the records that the reference run (LocalDagRunner,
 FnApiRunner in memory) wrote: a runner that drops, duplicates or alters records fails here."""
 import os
+import shlex
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
+from apache_beam.options.pipeline_options import PipelineOptions
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import beam_services, pipeline, results, runners
+
+DEPLOY_BEAM = Path(__file__).resolve().parents[1] / "deploy" / "beam"
 
 
 def _canonical(record: bytes) -> tuple:
@@ -60,3 +65,16 @@ def portable_beam_args(tmp_path_factory):
 def test_portable_runner_with_external_worker_pool(tiny_pipeline_config, frozen_run, portable_beam_args, tmp_path):
     """Beam's job service and an EXTERNAL worker pool: the submission path of Flink, Spark and Dataflow."""
     _run_and_check(tiny_pipeline_config(tmp_path, beam_pipeline_args=portable_beam_args), "local", frozen_run)
+
+
+@pytest.mark.parametrize("name", ["dataflow", "flink", "spark", "local-portable"])
+def test_documented_beam_configurations_are_known_options(name, tiny_pipeline_config, tmp_path):
+    """deploy/beam/*.args cannot be run here (no cloud, no Flink/Spark job server): each flag must at least be one
+    Beam knows, and a worker container must stop the --setup_file staging."""
+    args = shlex.split((DEPLOY_BEAM / f"{name}.args").read_text())
+    known = PipelineOptions(args).get_all_options()
+    for arg in args:
+        assert arg.startswith("--") and arg[2:].split("=", 1)[0] in known, arg
+    pipeline_args = pipeline.beam_pipeline_args(tiny_pipeline_config(tmp_path, beam_pipeline_args=tuple(args)))
+    assert pipeline.BEAM_WORKER_PLUGIN in pipeline_args
+    assert any(a.startswith("--setup_file") for a in pipeline_args) == (name == "local-portable")
