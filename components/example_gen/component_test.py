@@ -50,6 +50,17 @@ def test_separate_train_and_eval_csv_files(tmp_path):
     assert splits["eval"] == [("fine", "4")]
 
 
+def test_files_on_a_remote_filesystem(tmp_path):
+    """URIs are read through TensorFlow's filesystems (gs://, s3://, ...); ram:// stands in for them here."""
+    tf.io.gfile.makedirs("ram://bucket/reviews/eval")
+    for path, content in (("ram://bucket/reviews/train.tsv", "text\tlabel\nsplendid\tpos\ndire\tneg\n"),
+                          ("ram://bucket/reviews/eval/eval.tsv", "\ufefftext\tlabel\nfine\tpos\n")):
+        with tf.io.gfile.GFile(path, "w") as out:
+            out.write(content)
+    splits = _run(tmp_path, train_data="ram://bucket/reviews/train.tsv", eval_data="ram://bucket/reviews/eval/eval.tsv")
+    assert splits == {"train": [("splendid", "pos"), ("dire", "neg")], "eval": [("fine", "pos")]}
+
+
 def test_one_jsonl_file_is_hash_split_4_to_1(tmp_path):
     rows = [(f"sentence {i} – ünï", str(i % 3)) for i in range(200)]
     path = tmp_path / "all.jsonl"
