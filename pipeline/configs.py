@@ -42,7 +42,7 @@ class PipelineConfig:
     # Where things go.
     pipeline_name: str = "sentence-tfx"
     pipeline_root: str = "runs/pipeline"
-    metadata_path: str | None = None  # None: <pipeline_root>/metadata.sqlite if that is a local folder.
+    metadata_path: str | None = None  # SQLite file; None: see sqlite_path.
     metadata_mysql: str = ""  # USER@HOST:PORT/DATABASE: ML Metadata on a MySQL/MariaDB server instead of SQLite.
     serving_dir: str = "runs/serving"
     beam_pipeline_args: tuple[str, ...] = ("--runner=FnApiRunner",)  # DirectRunner would try to download Prism.
@@ -66,8 +66,14 @@ class PipelineConfig:
             raise ValueError(f"seq_length {self.seq_length} leaves no room for text between [CLS] and [SEP]")
         if self.epochs is None and self.mode == "finetune":
             object.__setattr__(self, "epochs", 2)
-        if self.metadata_path is None and "://" not in self.pipeline_root:  # Remote: the orchestrator's own MLMD.
-            object.__setattr__(self, "metadata_path", os.path.join(self.pipeline_root, "metadata.sqlite"))
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """metadata_path, else <pipeline_root>/metadata.sqlite; None for a remote root (the orchestrator's own ML
+        Metadata). Derived on use, so a config copied with another root gets its own store."""
+        if self.metadata_path or "://" in self.pipeline_root:
+            return self.metadata_path
+        return os.path.join(self.pipeline_root, "metadata.sqlite")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

@@ -12,8 +12,8 @@ def test_json_round_trip_keeps_every_field():
 def test_defaults_follow_the_mode_and_root():
     assert PipelineConfig(train_data="a.csv").epochs is None  # The trainer sizes it to the data.
     assert PipelineConfig(train_data="a.csv", mode="finetune").epochs == 2
-    assert PipelineConfig(train_data="a.jsonl", pipeline_root="/r").metadata_path == "/r/metadata.sqlite"
-    assert PipelineConfig(train_data="a.jsonl", pipeline_root="gs://b/r").metadata_path is None  # Orchestrator's MLMD.
+    assert PipelineConfig(train_data="a.jsonl", pipeline_root="/r").sqlite_path == "/r/metadata.sqlite"
+    assert PipelineConfig(train_data="a.jsonl", pipeline_root="gs://b/r").sqlite_path is None  # Orchestrator's MLMD.
     assert PipelineConfig(train_data="a.jsonl").data_format == "jsonl"
 
 

@@ -26,8 +26,8 @@ def parse_mysql_address(address: str) -> dict:
 def connection_config(config: PipelineConfig) -> metadata_store_pb2.ConnectionConfig | None:
     """None when neither is set (a remote pipeline root): Kubeflow and Vertex bring their own ML Metadata."""
     if not config.metadata_mysql:
-        return config.metadata_path and tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            config.metadata_path)
+        return config.sqlite_path and tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            config.sqlite_path)
     parts = parse_mysql_address(config.metadata_mysql)
     return tfx.orchestration.metadata.mysql_metadata_connection_config(
         host=parts["host"], port=parts["port"], database=parts["database"], username=parts["user"],

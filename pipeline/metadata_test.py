@@ -33,7 +33,7 @@ def test_two_runs_recorded_in_mariadb(mariadb_address, tiny_pipeline_config, tmp
             "--metadata-mysql", mariadb_address]
     assert cli.main(args) == 0, capsys.readouterr().err
     assert cli.main(args) == 0, capsys.readouterr().err
-    assert not os.path.exists(config.metadata_path), "SQLite was used although MySQL was asked for"
+    assert not os.path.exists(config.sqlite_path), "SQLite was used although MySQL was asked for"
     user, host, port, database = re.fullmatch(r"(.+)@(.+):(\d+)/(.+)", mariadb_address).groups()
     executions = subprocess.run(  # Asked of the server itself, not through ML Metadata.
         ["mariadb", "--no-defaults", "-h", host, "-P", port, "-u", user, f"-p{os.environ[metadata.PASSWORD_VARIABLE]}",

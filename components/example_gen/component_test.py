@@ -14,7 +14,7 @@ from pipeline.configs import PipelineConfig
 def _run(tmp_path, **data) -> dict[str, list[tuple[str | None, str]]]:
     """Runs the pipeline; returns each output split's (text, label) pairs, read back from the Examples artifact."""
     config = PipelineConfig(pipeline_root=str(tmp_path / "root"), **data)
-    connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
+    connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(config.sqlite_path)
     tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline(
         pipeline_name="example-gen-test", pipeline_root=config.pipeline_root,
         components=[component.create_example_gen(config)], metadata_connection_config=connection,

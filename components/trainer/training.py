@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 EMBEDDING_BATCH_SIZE = 128  # Inference only: larger than a training batch, small enough for long texts.
 FROZEN_HEAD_UPDATES = 5000  # Default budget of the frozen head: 3 epochs of SST-2, 30 of TREC ...
 FROZEN_HEAD_EPOCHS = (3, 30)  # ... within these bounds, so tiny data sets are not trained thousands of epochs.
+SHUFFLE_SEED = 42
 
 
 class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
@@ -61,7 +62,8 @@ class TwoRateClassifier(tf_keras.Model):
 
 
 def _shard_by_example(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """Multi-worker: each worker takes every n-th example (a run may have fewer files than workers)."""
+    """Multi-worker: each worker takes every n-th example (a run may have fewer files than workers). The order must
+    be the same on every worker for the shards to partition the data, hence the fixed SHUFFLE_SEED."""
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
@@ -70,7 +72,7 @@ def _shard_by_example(dataset: tf.data.Dataset) -> tf.data.Dataset:
 def _dataset(fn_args, files, tft_output, batch_size: int, shuffle: bool, epochs: int | None = 1) -> tf.data.Dataset:
     dataset = fn_args.data_accessor.tf_dataset_factory(
         files, tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=features.LABEL_INDEX,
-                                              shuffle=shuffle, num_epochs=epochs),
+                                              shuffle=shuffle, shuffle_seed=SHUFFLE_SEED, num_epochs=epochs),
         tft_output.transformed_metadata.schema)
     return _shard_by_example(dataset.map(lambda batch, labels: (
         {name: tf.cast(batch[name], tf.int32) for name in features.TOKEN_FEATURES}, labels)))
@@ -119,16 +121,17 @@ def _train_frozen(config, fn_args, tft_output, encoder, head, callbacks):
     With several workers each one embeds all the data (the encoder pass is not split) and the head's batches are."""
     def embed(files, split):
         return embed_dataset(encoder, _dataset(fn_args, files, tft_output, 1024, shuffle=False), split,
-                              batch_size=EMBEDDING_BATCH_SIZE)
+                             batch_size=EMBEDDING_BATCH_SIZE)
 
     train_x, train_y = embed(fn_args.train_files, "train")
     eval_x, eval_y = embed(fn_args.eval_files, "eval")
     epochs = config.epochs or frozen_head_epochs(len(train_y), config.batch_size)
     log.info("training the head on %d cached embeddings for %d epochs", len(train_y), epochs)
     _compile(head, tf_keras.optimizers.Adam(config.head_learning_rate))
+
     def batches(x, y, shuffle):
         dataset = tf.data.Dataset.from_tensor_slices((x, y))
-        dataset = dataset.shuffle(len(y), seed=len(y), reshuffle_each_iteration=True) if shuffle else dataset
+        dataset = dataset.shuffle(len(y), seed=SHUFFLE_SEED, reshuffle_each_iteration=True) if shuffle else dataset
         return _shard_by_example(dataset.batch(config.batch_size))
 
     head.fit(batches(train_x, train_y, shuffle=True), epochs=epochs,
