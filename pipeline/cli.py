@@ -170,6 +170,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--encoder-lr", dest="encoder_learning_rate", type=float)
     model.add_argument("--max-train-steps", type=int, help="cap on fine-tuning steps")
     model.add_argument("--min-accuracy", type=float, help="blessing threshold (default: 0.5)")
+    model.add_argument("--max-accuracy-drop", type=float,
+                       help="allowed accuracy drop against the latest blessed model (default: 0)")
     model.add_argument("--distribution", choices=DISTRIBUTIONS,
                        help="tf.distribute strategy of the Trainer; multi_worker_mirrored reads TF_CONFIG "
                             "(default: none)")

@@ -29,7 +29,7 @@ def test_two_runs_recorded_in_mariadb(mariadb_address, tiny_pipeline_config, tmp
     config = tiny_pipeline_config(tmp_path, metadata_mysql=mariadb_address, min_accuracy=0.0)
     args = ["run", "--train", config.train_data, "--eval", config.eval_data, "--text-column", "sentence",
             "--encoder", os.path.dirname(config.encoder_handle), "--seq-length", "16", "--epochs", "1",
-            "--min-accuracy", "0", "--pipeline-root", config.pipeline_root, "--serving-dir", config.serving_dir,
+            "--min-accuracy", "0", "--max-accuracy-drop", "1", "--pipeline-root", config.pipeline_root, "--serving-dir", config.serving_dir,
             "--metadata-mysql", mariadb_address]
     assert cli.main(args) == 0, capsys.readouterr().err
     assert cli.main(args) == 0, capsys.readouterr().err
