@@ -52,7 +52,7 @@ demo: setup
 parity-fixture:
 	bash components/encoder/parity/make_fixture.sh
 
-bench: setup
+bench: setup setup-airflow
 	$(VENV)/bin/python bench/tokenizer_parity.py
 	$(VENV)/bin/python bench/accuracy.py
 	$(VENV)/bin/python bench/runners.py
