@@ -1,6 +1,4 @@
 """Shared test fixtures: the tiny test encoder (seconds) and the real all-MiniLM-L6-v2 export (cached)."""
-import socket
-
 import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import pytest
 
@@ -31,15 +29,10 @@ def minilm_export():
     return export.cached_export()
 
 
+
 @pytest.fixture(scope="session")
 def free_ports():
     """free_ports(n) → n distinct TCP ports on 127.0.0.1 that nothing listens on right now."""
-    def take(count: int) -> list[int]:
-        sockets = [socket.socket() for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        ports = [sock.getsockname()[1] for sock in sockets]
-        for sock in sockets:
-            sock.close()
-        return ports
-    return take
+    from pipeline import beam_services
+
+    return beam_services.free_ports

@@ -11,10 +11,16 @@ from pathlib import Path
 STARTUP_TIMEOUT_S = 60.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports on 127.0.0.1 that nothing listens on right now (all bound at once, so distinct)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _wait_for_port(port: int, process: subprocess.Popen) -> None:
@@ -38,7 +44,7 @@ def local_portable_runner(log_dir: Path):
 
     The pool starts each worker as `python` from PATH with the pool's own environment, so both are set here: this
     interpreter's directory first, and TF_USE_LEGACY_KERAS (such workers import no Beam plugins)."""
-    job_port, pool_port = _free_port(), _free_port()
+    job_port, pool_port = free_ports(2)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "TF_USE_LEGACY_KERAS": "1"}
     services = {"job_service": ("apache_beam.runners.portability.local_job_service_main", f"--port={job_port}"),
