@@ -15,14 +15,17 @@ import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loa
 from pipeline.configs import DISTRIBUTIONS, FORMATS, MODES
 
 
+class _BadInputError(Exception):
+    """Bad input or configuration: `main` prints it as `error: ...` and exits with status 2."""
+
+
 def _export_encoder(args: argparse.Namespace) -> int:
     from components.encoder import export, st_model
 
     try:
         info = export.export(Path(args.out), Path(args.source) if args.source else None, args.seq_length)
     except (st_model.UnsupportedModelError, FileNotFoundError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise _BadInputError(error) from None
     print(f"preprocessor: {Path(args.out) / 'preprocessor'}  (seq_length {info['seq_length']})")
     print(f"encoder:      {Path(args.out) / 'encoder'}  (embedding dim {info['embedding_dim']}, pooling "
           f"{'+'.join(info['pooling_modes'])}{', L2-normalized' if info['normalize'] else ''})")
@@ -66,7 +69,7 @@ class _ProgressFilter(logging.Filter):
 
 
 def _pipeline_from_args(args: argparse.Namespace):
-    """(config, tfx pipeline) from the pipeline options, or None after printing what is wrong with them."""
+    """(config, tfx pipeline) from the pipeline options; _BadInputError says what is wrong with them."""
     from components.example_gen.text_formats import InputDataError
     from pipeline import pipeline
     from pipeline.configs import PipelineConfig
@@ -77,18 +80,14 @@ def _pipeline_from_args(args: argparse.Namespace):
         config = pipeline.prepare(PipelineConfig(**overrides))
         return config, pipeline.create_pipeline(config)
     except (InputDataError, ValueError, FileNotFoundError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return None
+        raise _BadInputError(error) from None
 
 
 def _run(args: argparse.Namespace) -> int:
     from components.data_validation.gate import AnomaliesFoundError
     from pipeline import results, runners
 
-    prepared = _pipeline_from_args(args)
-    if prepared is None:
-        return 2
-    config, tfx_pipeline = prepared
+    config, tfx_pipeline = _pipeline_from_args(args)
     try:
         runners.run(tfx_pipeline, args.runner)
     except AnomaliesFoundError as error:
@@ -108,10 +107,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    prepared = _pipeline_from_args(args)
-    if prepared is None:
-        return 2
-    config, tfx_pipeline = prepared
+    config, tfx_pipeline = _pipeline_from_args(args)
     try:
         if args.orchestrator == "kubeflow-v2":
             from pipeline import kubeflow_v2
@@ -124,8 +120,7 @@ def _compile(args: argparse.Namespace) -> int:
 
             airflow_dag.write_dag_file(config, args.out, args.schedule)
     except (ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        raise _BadInputError(error) from None
     print(f"{args.orchestrator} pipeline {config.pipeline_name} written to {args.out}")
     return 0
 
@@ -258,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             handler.addFilter(_ProgressFilter())
     for name in ("absl", "components", "pipeline"):  # Explicit levels: TF and Beam lower the root's mid-run.
         logging.getLogger(name).setLevel(level)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except _BadInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
