@@ -3,21 +3,21 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PYTHON ?= python3.10
 VENV := .venv
-PIP := $(VENV)/bin/pip
+PIP := $(VENV)/bin/python -m pip
 QUIET_PIP := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 PYTEST_ARGS ?=
 AIRFLOW_VENV := .venv-airflow
 
-.PHONY: setup setup-kubeflow setup-airflow setup-mariadb test demo parity-fixture bench
+.PHONY: setup setup-kubeflow setup-airflow setup-mariadb lint format test test-fast demo parity-fixture bench
 
 setup: $(VENV)/.installed
 
 # A venv from lock files, all --no-deps, then this project (editable). $(1): venv, $(2): lock files.
 define make_venv
 	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
-	$(1)/bin/pip install -q --disable-pip-version-check pip==24.2 2>&1 | $(QUIET_PIP)
-	$(1)/bin/pip install -q --no-deps $(foreach lock,$(2),-r $(lock)) 2>&1 | $(QUIET_PIP)
-	$(1)/bin/pip install -q --no-deps --no-build-isolation -e . 2>&1 | $(QUIET_PIP)
+	$(1)/bin/python -m pip install -q --disable-pip-version-check pip==24.2 2>&1 | $(QUIET_PIP)
+	$(1)/bin/python -m pip install -q --no-deps $(foreach lock,$(2),-r $(lock)) 2>&1 | $(QUIET_PIP)
+	$(1)/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | $(QUIET_PIP)
 endef
 
 $(VENV)/.installed: requirements.lock setup.py
@@ -40,8 +40,22 @@ $(AIRFLOW_VENV)/.installed: requirements.lock requirements-airflow.lock setup.py
 setup-mariadb:
 	bash tests/install_mariadb.sh
 
+# ruff: lint and formatting check (`make format` rewrites the files).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Everything: unit tests, whole pipelines on the tiny encoder, every runner, Airflow, MariaDB, the real MiniLM.
 test: setup setup-kubeflow setup-airflow setup-mariadb
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Day-to-day: no whole-pipeline runs, no Airflow, MariaDB or MiniLM (a few minutes).
+test-fast: setup setup-kubeflow
+	$(VENV)/bin/python -m pytest -m "not integration and not slow" $(PYTEST_ARGS)
 
 # The main job on the bundled default: the whole pipeline on the SST-2 sample with all-MiniLM-L6-v2 (frozen).
 demo: setup
@@ -50,7 +64,7 @@ demo: setup
 
 # Regenerates the committed parity fixture with PyTorch sentence-transformers (separate Python 3.11 venv).
 parity-fixture:
-	bash components/encoder/parity/make_fixture.sh
+	bash tools/parity/make_fixture.sh
 
 bench: setup setup-airflow
 	$(VENV)/bin/python bench/tokenizer_parity.py

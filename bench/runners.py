@@ -11,6 +11,7 @@ Accuracy is the pushed model's (serving_default) on the eval rows, the same meas
 Results are appended as JSON lines to bench/results/runners.jsonl and printed as a table with ratios to the bare
 script of the same invocation.
 """
+
 import argparse
 import contextlib
 import csv
@@ -22,20 +23,19 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import components  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tensorflow_hub as hub  # noqa: E402
-import tensorflow_text  # noqa: E402,F401
-import tf_keras  # noqa: E402
+import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import numpy as np
+import tensorflow as tf
+import tensorflow_hub as hub
+import tensorflow_text  # noqa: F401
+import tf_keras
 
-from components.encoder import export  # noqa: E402
-from components.trainer import model as classifier_model  # noqa: E402
-from components.trainer import training  # noqa: E402
-from components.trainer.training import EMBEDDING_BATCH_SIZE  # noqa: E402
-from pipeline import airflow_dag, beam_services, pipeline, runners  # noqa: E402
-from pipeline.configs import PipelineConfig  # noqa: E402
+from sentence_tfx.encoder import export
+from sentence_tfx.components.trainer import model as classifier_model
+from sentence_tfx.components.trainer import training
+from sentence_tfx.components.trainer.training import EMBEDDING_BATCH_SIZE
+from sentence_tfx.pipeline import airflow_dag, beam_services, pipeline, runners
+from sentence_tfx.config import PipelineConfig
 
 SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2"
 MULTI_PROCESSING = ("--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2")
@@ -55,22 +55,35 @@ def bare_script(train: Path, eval_path: Path, encoder_dir: Path, config: Pipelin
 
     def embed(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         texts, labels = _read_tsv(path)
-        ids = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(1024).map(
-            lambda text, label: ({k: tf.cast(v, tf.int32) for k, v in preprocess(text).items()}, label))
+        ids = (
+            tf.data.Dataset.from_tensor_slices((texts, labels))
+            .batch(1024)
+            .map(lambda text, label: ({k: tf.cast(v, tf.int32) for k, v in preprocess(text).items()}, label))
+        )
         return training.embed_dataset(encoder, ids, split, EMBEDDING_BATCH_SIZE)
 
     train_x, train_y = embed(train, "train")
     eval_x, eval_y = embed(eval_path, "eval")
     head = classifier_model.build_head(len(config.label_names), config.hidden_units, config.dropout)
-    head.compile(optimizer=tf_keras.optimizers.Adam(config.head_learning_rate),
-                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    head.compile(
+        optimizer=tf_keras.optimizers.Adam(config.head_learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     epochs = training.frozen_head_epochs(len(train_y), config.batch_size)
     head.fit(train_x, train_y, batch_size=config.batch_size, epochs=epochs, verbose=0)
     module = tf.Module()
     module.preprocess, module.encoder, module.head = preprocess, encoder, head
-    module.serve = tf.function(lambda text: {"scores": head(classifier_model.sentence_embedding(
-        encoder, {k: tf.cast(v, tf.int32) for k, v in preprocess(text).items()}, training=False))},
-        input_signature=[tf.TensorSpec([None], tf.string)])
+    module.serve = tf.function(
+        lambda text: {
+            "scores": head(
+                classifier_model.sentence_embedding(
+                    encoder, {k: tf.cast(v, tf.int32) for k, v in preprocess(text).items()}, training=False
+                )
+            )
+        },
+        input_signature=[tf.TensorSpec([None], tf.string)],
+    )
     tf.saved_model.save(module, str(out), signatures={"serving_default": module.serve})
     accuracy = float(np.mean(np.argmax(head.predict(eval_x, verbose=0), axis=1) == eval_y))
     return {"accuracy": round(accuracy, 4), "epochs": epochs}
@@ -81,8 +94,11 @@ RUNS = {  # name → (what it is, TFX orchestrator, Beam args; None: a local job
     "beam": ("BeamDagRunner, Beam FnApiRunner in memory", "beam", PipelineConfig.beam_pipeline_args),
     "multi-processing": ("LocalDagRunner, Beam FnApiRunner, 2 worker processes", "local", MULTI_PROCESSING),
     "portable": ("LocalDagRunner, Beam PortableRunner + job service + EXTERNAL worker pool", "local", None),
-    "airflow": ("Airflow 2.11.2 `airflow dags test` (AirflowDagRunner), Beam FnApiRunner", "airflow",
-                PipelineConfig.beam_pipeline_args),
+    "airflow": (
+        "Airflow 2.11.2 `airflow dags test` (AirflowDagRunner), Beam FnApiRunner",
+        "airflow",
+        PipelineConfig.beam_pipeline_args,
+    ),
 }
 AIRFLOW = Path(__file__).resolve().parents[1] / ".venv-airflow" / "bin" / "airflow"
 RESULT_PREFIX = "RESULT "
@@ -94,8 +110,9 @@ def pushed_accuracy(serving_dir: str, eval_path: Path) -> float:
     texts, labels = _read_tsv(eval_path)
     (version,) = os.listdir(serving_dir)
     serve = tf.saved_model.load(os.path.join(serving_dir, version)).signatures["serving_default"]
-    predicted = np.concatenate([serve(text=tf.constant(texts[i:i + 256]))["label"].numpy()
-                                for i in range(0, len(texts), 256)])
+    predicted = np.concatenate(
+        [serve(text=tf.constant(texts[i : i + 256]))["label"].numpy() for i in range(0, len(texts), 256)]
+    )
     return float(np.mean([int(p) == label for p, label in zip(predicted, labels)]))
 
 
@@ -103,13 +120,23 @@ def run_airflow(config: PipelineConfig, work: Path) -> float:
     """`airflow dags test` on a compiled DAG file; returns its wall time (the database set-up is not counted)."""
     home, dags = work / "airflow-home", work / "dags"
     airflow_dag.write_dag_file(config, str(dags / "bench.py"), None)
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300"}
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
+    }
     subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, check=True, capture_output=True)
     started = time.monotonic()
     with open(work / "airflow-dags-test.log", "w") as log:
-        subprocess.run([str(AIRFLOW), "dags", "test", config.pipeline_name, "2026-01-02"], env=env, check=True,
-                       stdout=log, stderr=subprocess.STDOUT)
+        subprocess.run(
+            [str(AIRFLOW), "dags", "test", config.pipeline_name, "2026-01-02"],
+            env=env,
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     return time.monotonic() - started
 
 
@@ -117,15 +144,25 @@ def measure(name: str, work: Path) -> dict:
     """One run in this process, which runs nothing else: everything after the imports is timed, model loading
     included, so the bare script and each runner pay the same start-up costs."""
     eval_path = SST2 / "test.tsv"
-    base = PipelineConfig(train_data=str(work / "train.tsv"), eval_data=str(eval_path), text_column="sentence",
-                          min_accuracy=0.0, pipeline_root=str(work / name / "pipeline"),
-                          serving_dir=str(work / name / "serving"), pipeline_name=f"bench-runners-{name}")
+    base = PipelineConfig(
+        train_data=str(work / "train.tsv"),
+        eval_data=str(eval_path),
+        text_column="sentence",
+        min_accuracy=0.0,
+        pipeline_root=str(work / name / "pipeline"),
+        serving_dir=str(work / name / "serving"),
+        pipeline_name=f"bench-runners-{name}",
+    )
     started = time.monotonic()
     if name == "bare":
-        outcome = bare_script(work / "train.tsv", eval_path, export.cached_export(), pipeline.prepare(base),
-                              work / "bare_model")
-        return {"run": "bare script: tokenize → embed → train head → export, one process",
-                "seconds": round(time.monotonic() - started, 1), **outcome}
+        outcome = bare_script(
+            work / "train.tsv", eval_path, export.cached_export(), pipeline.prepare(base), work / "bare_model"
+        )
+        return {
+            "run": "bare script: tokenize → embed → train head → export, one process",
+            "seconds": round(time.monotonic() - started, 1),
+            **outcome,
+        }
     label, orchestrator, beam_args = RUNS[name]
     with contextlib.ExitStack() as stack:
         if beam_args is None:
@@ -136,8 +173,11 @@ def measure(name: str, work: Path) -> dict:
         else:
             runners.run(pipeline.create_pipeline(config), orchestrator)
             seconds = time.monotonic() - started
-    return {"run": label, "seconds": round(seconds, 1),
-            "accuracy": round(pushed_accuracy(config.serving_dir, eval_path), 4)}
+    return {
+        "run": label,
+        "seconds": round(seconds, 1),
+        "accuracy": round(pushed_accuracy(config.serving_dir, eval_path), 4),
+    }
 
 
 def main() -> None:
@@ -153,21 +193,32 @@ def main() -> None:
         return
     work = (args.work_dir / str(int(time.time()))).resolve()
     work.mkdir(parents=True)
-    lines = (SST2 / "train.tsv").read_text(encoding="utf-8").splitlines()[:args.rows + 1]
+    lines = (SST2 / "train.tsv").read_text(encoding="utf-8").splitlines()[: args.rows + 1]
     (work / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     export.cached_export()  # Converted once, before any timing.
     rows = []
     for name in (["bare"] if args.bare else []) + args.runners:
-        child = subprocess.run([sys.executable, __file__, "--measure", name, "--work-dir", str(work)],
-                               stdout=subprocess.PIPE, stderr=open(work / f"{name}.log", "w"), text=True, check=True)
+        with open(work / f"{name}.log", "w") as log:
+            child = subprocess.run(
+                [sys.executable, __file__, "--measure", name, "--work-dir", str(work)],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                check=True,
+            )
         rows.append(json.loads(child.stdout.split(RESULT_PREFIX)[-1]))
         print(rows[-1], flush=True)
     bare = rows[0]["seconds"] if args.bare else None
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     with (Path(__file__).parent / "results" / "runners.jsonl").open("a", encoding="utf-8") as out:
         for row in rows:
-            row.update(date=stamp, train_rows=args.rows, eval_rows=872, cpus=os.cpu_count(),
-                       ratio_to_bare=round(row["seconds"] / bare, 2) if bare else None)
+            row.update(
+                date=stamp,
+                train_rows=args.rows,
+                eval_rows=872,
+                cpus=os.cpu_count(),
+                ratio_to_bare=round(row["seconds"] / bare, 2) if bare else None,
+            )
             out.write(json.dumps(row) + "\n")
     print("\n| run | wall s | × bare script | eval accuracy |\n|---|---:|---:|---:|")
     for row in rows:

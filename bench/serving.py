@@ -3,13 +3,13 @@
     .venv/bin/python bench/serving.py [--model-dir RUN/serving/VERSION] [--requests 300] [--warmup 20] [--batches 10]
                                       [--threads 1] [--texts data/sst2/eval.tsv]
 
-Ours: `ModelServer` (components/serving) started in this process on 127.0.0.1 with ephemeral ports, over a temp base
+Ours: `ModelServer` (serving/) started in this process on 127.0.0.1 with ephemeral ports, over a temp base
 dir whose version 1 is a symlink to --model-dir. Measured from a client in this same process, one request at a time
 (closed loop, loopback only):
 - REST: POST /v1/models/bench:predict {"instances": [text]} with httpx (keep-alive, TCP_NODELAY);
 - gRPC: PredictionService.Predict with the official tensorflow_serving.apis stub, input `text` = [text];
 - batch 32: the same calls with 32 texts each, --batches times, as texts/s.
-Baseline: bench/serving_baseline.py in the Python 3.11 venv (.venv-parity) as a subprocess, after the server is
+Baseline: tools/serving_baseline.py in the Python 3.11 venv (.venv-parity) as a subprocess, after the server is
 stopped: PyTorch sentence-transformers `encode` + a scikit-learn LogisticRegression fitted (untimed) on the embeddings
 of the first 2,000 rows of data/sst2/train.tsv; it times the same texts in-process.
 
@@ -18,6 +18,7 @@ collapses under contention (measured 484 ms vs 8.8 ms p50 for one MiniLM encode)
 load, not the systems. Ratios are ours/baseline: >1 for latency and <1 for throughput mean ours is slower.
 Results are appended as JSON lines to bench/results/serving.jsonl and printed as a markdown table.
 """
+
 import argparse
 import datetime
 import json
@@ -25,15 +26,13 @@ import logging
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import components  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import sentence_tfx  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
 MODEL_NAME = "bench"
 BATCH = 32
@@ -60,9 +59,13 @@ def read_texts(path: Path, column: str) -> list[str]:
 
 def percentiles_ms(seconds: list[float]) -> dict:
     import numpy as np
+
     values = np.asarray(seconds) * 1000.0
-    return {"p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99)),
-            "mean_ms": float(values.mean())}
+    return {
+        "p50_ms": float(np.percentile(values, 50)),
+        "p99_ms": float(np.percentile(values, 99)),
+        "mean_ms": float(values.mean()),
+    }
 
 
 def measure(call, texts: list[str], requests: int, warmup: int, batches: int) -> dict:
@@ -91,6 +94,7 @@ def rest_client(port: int):
     import socket
 
     import httpx
+
     # httpx writes a request's headers and body in separate send()s: TCP_NODELAY keeps Nagle off the client side.
     transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60.0, transport=transport)
@@ -117,10 +121,15 @@ def grpc_client(port: int):
         request = predict_pb2.PredictRequest()
         request.model_spec.name = MODEL_NAME
         # What tf.make_tensor_proto(batch) builds, without its per-call overhead on the client side.
-        request.inputs["text"].CopyFrom(tensor_pb2.TensorProto(
-            dtype=types_pb2.DT_STRING, tensor_shape=tensor_shape_pb2.TensorShapeProto(
-                dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=len(batch))]),
-            string_val=[text.encode() for text in batch]))
+        request.inputs["text"].CopyFrom(
+            tensor_pb2.TensorProto(
+                dtype=types_pb2.DT_STRING,
+                tensor_shape=tensor_shape_pb2.TensorShapeProto(
+                    dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=len(batch))]
+                ),
+                string_val=[text.encode() for text in batch],
+            )
+        )
         response = stub.Predict(request, timeout=60)
         if response.outputs["label"].tensor_shape.dim[0].size != len(batch):
             raise RuntimeError("Unexpected gRPC response")
@@ -130,10 +139,11 @@ def grpc_client(port: int):
 
 def run_ours(model_dir: Path, texts: list[str], args) -> dict:
     import tensorflow as tf
+
     if args.threads:  # Before the first op runs, i.e. before the model loads.
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from components.serving.server import ModelServer
+    from sentence_tfx.serving.server import ModelServer
 
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as base:
@@ -144,8 +154,10 @@ def run_ours(model_dir: Path, texts: list[str], args) -> dict:
         load_seconds = time.perf_counter() - load_start
         try:
             server.manager.servable(MODEL_NAME, None)  # Raises if version 1 did not load.
-            for transport, make_client, port in (("rest", rest_client, server.rest_port),
-                                                 ("grpc", grpc_client, server.grpc_port)):
+            for transport, make_client, port in (
+                ("rest", rest_client, server.rest_port),
+                ("grpc", grpc_client, server.grpc_port),
+            ):
                 call, close = make_client(port)
                 try:
                     results[transport] = measure(call, texts, args.requests, args.warmup, args.batches)
@@ -158,11 +170,30 @@ def run_ours(model_dir: Path, texts: list[str], args) -> dict:
 
 
 def run_baseline(args) -> dict:
-    command = [str(args.baseline_python), str(REPO / "bench" / "serving_baseline.py"),
-               "--model", str(args.baseline_model), "--train", str(args.train), "--texts", str(args.texts),
-               "--text-column", args.text_column, "--fit-rows", str(args.fit_rows),
-               "--requests", str(args.requests), "--warmup", str(args.warmup), "--batches", str(args.batches),
-               "--max-seq-length", str(args.max_seq_length), "--threads", str(args.threads)]
+    command = [
+        str(args.baseline_python),
+        str(REPO / "tools" / "serving_baseline.py"),
+        "--model",
+        str(args.baseline_model),
+        "--train",
+        str(args.train),
+        "--texts",
+        str(args.texts),
+        "--text-column",
+        args.text_column,
+        "--fit-rows",
+        str(args.fit_rows),
+        "--requests",
+        str(args.requests),
+        "--warmup",
+        str(args.warmup),
+        "--batches",
+        str(args.batches),
+        "--max-seq-length",
+        str(args.max_seq_length),
+        "--threads",
+        str(args.threads),
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     for name in ("TF_USE_LEGACY_KERAS", "PYTHONPATH"):
         env.pop(name, None)
@@ -174,8 +205,11 @@ def run_baseline(args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model-dir", type=Path, help="a pushed version dir (default: newest under "
-                                                       "runs/demo/serving, else runs/serving)")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        help="a pushed version dir (default: newest under runs/demo/serving, else runs/serving)",
+    )
     parser.add_argument("--requests", type=int, default=300, help="single-text requests per transport")
     parser.add_argument("--warmup", type=int, default=20, help="untimed single-text requests first")
     parser.add_argument("--batches", type=int, default=10, help="timed batches of 32 per transport")
@@ -201,12 +235,19 @@ def main() -> None:
     ours = run_ours(model_dir, texts, args)
     baseline = run_baseline(args)
 
-    common = {"run": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "model_dir": str(model_dir),
-              "model_mb": round(sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file()) / 2**20, 1),
-              "requests": args.requests, "warmup": args.warmup, "batches": args.batches, "threads": args.threads,
-              "texts": str(args.texts), "host": platform.node(),
-              "cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]}
+    common = {
+        "run": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model_dir": str(model_dir),
+        "model_mb": round(sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file()) / 2**20, 1),
+        "requests": args.requests,
+        "warmup": args.warmup,
+        "batches": args.batches,
+        "threads": args.threads,
+        "texts": str(args.texts),
+        "host": platform.node(),
+        "cpus": os.cpu_count(),
+        "load_avg_1m": os.getloadavg()[0],
+    }
     rows = []
     for transport in ("rest", "grpc"):
         row = {"system": f"ours ({transport})", **ours[transport]}
@@ -221,16 +262,23 @@ def main() -> None:
         for row in rows:
             out.write(json.dumps(row) + "\n")
 
-    print(f"\nmodel {model_dir} ({common['model_mb']} MB), {args.requests} single-text requests after "
-          f"{args.warmup} warm-up, {args.batches} batches of {BATCH}, {args.threads or 'default'} thread(s), "
-          f"load avg {common['load_avg_1m']:.2f}\n")
+    print(
+        f"\nmodel {model_dir} ({common['model_mb']} MB), {args.requests} single-text requests after "
+        f"{args.warmup} warm-up, {args.batches} batches of {BATCH}, {args.threads or 'default'} thread(s), "
+        f"load avg {common['load_avg_1m']:.2f}\n"
+    )
     print("| system | p50 ms | p99 ms | batch-32 texts/s | p50 ours/base | p99 ours/base | throughput ours/base |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
-        ratios = (f"{row['ratio_p50']:.2f} | {row['ratio_p99']:.2f} | {row['ratio_throughput']:.2f}"
-                  if "ratio_p50" in row else "1 | 1 | 1")
-        print(f"| {row['system']} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['batch32_texts_per_s']:.1f} | "
-              f"{ratios} |")
+        ratios = (
+            f"{row['ratio_p50']:.2f} | {row['ratio_p99']:.2f} | {row['ratio_throughput']:.2f}"
+            if "ratio_p50" in row
+            else "1 | 1 | 1"
+        )
+        print(
+            f"| {row['system']} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['batch32_texts_per_s']:.1f} | "
+            f"{ratios} |"
+        )
     print(f"\nappended {len(rows)} rows to {args.results}")
 
 

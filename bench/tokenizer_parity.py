@@ -6,19 +6,18 @@
 Both tokenize the same sentences without truncation, in batches, in this process; speed is reported as tokens/s
 and as the ratio ours / HF.
 """
+
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import components  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-import tensorflow as tf  # noqa: E402
-import tensorflow_text  # noqa: E402,F401
-from tokenizers import Tokenizer  # noqa: E402
+import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import tensorflow as tf
+import tensorflow_text  # noqa: F401
+from tokenizers import Tokenizer
 
-from components.encoder import export  # noqa: E402
+from sentence_tfx.encoder import export
 
 
 def read_sentences(data: Path) -> list[tuple[str, str]]:
@@ -40,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = read_sentences(args.data)
     sentences = [sentence for _, sentence in rows]
-    batches = [sentences[i:i + args.batch_size] for i in range(0, len(sentences), args.batch_size)]
+    batches = [sentences[i : i + args.batch_size] for i in range(0, len(sentences), args.batch_size)]
 
     reference = Tokenizer.from_file(str(export.default_model_dir() / "tokenizer.json"))
     reference.no_truncation()
@@ -52,17 +51,26 @@ def main() -> None:
     theirs = [e.ids for batch in batches for e in reference.encode_batch(batch)]
     hf_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    ours = [[101] + ids + [102] for batch in batches
-            for ids in preprocessor.tokenize(tf.constant(batch)).merge_dims(-2, -1).to_list()]
+    ours = [
+        [101] + ids + [102]
+        for batch in batches
+        for ids in preprocessor.tokenize(tf.constant(batch)).merge_dims(-2, -1).to_list()
+    ]
     our_seconds = time.perf_counter() - started
 
     mismatches = [(source, sentence) for (source, sentence), a, b in zip(rows, ours, theirs) if a != b]
     tokens = sum(len(ids) for ids in theirs)
-    result = {"sentences": len(rows), "tokens": tokens, "identical": len(rows) - len(mismatches),
-              "agreement_percent": round(100 * (len(rows) - len(mismatches)) / len(rows), 4),
-              "ours_tokens_per_s": round(tokens / our_seconds), "hf_tokens_per_s": round(tokens / hf_seconds),
-              "speed_ratio_ours_over_hf": round(hf_seconds / our_seconds, 3), "batch_size": args.batch_size,
-              "first_mismatches": mismatches[:10]}
+    result = {
+        "sentences": len(rows),
+        "tokens": tokens,
+        "identical": len(rows) - len(mismatches),
+        "agreement_percent": round(100 * (len(rows) - len(mismatches)) / len(rows), 4),
+        "ours_tokens_per_s": round(tokens / our_seconds),
+        "hf_tokens_per_s": round(tokens / hf_seconds),
+        "speed_ratio_ours_over_hf": round(hf_seconds / our_seconds, 3),
+        "batch_size": args.batch_size,
+        "first_mismatches": mismatches[:10],
+    }
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
 

@@ -1,2 +1,1 @@
-"""The sentence-tfx TFX pipeline: configuration, pipeline assembly and the `sentence-tfx` command line."""
-import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+"""The sentence-tfx TFX pipeline: assembly (create_pipeline), runners, orchestrator compilers and the CLI."""

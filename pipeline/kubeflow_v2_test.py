@@ -1,22 +1,23 @@
 """`sentence-tfx compile --orchestrator kubeflow-v2`: the real pipeline compiled to a Vertex / KFP V2 job spec.
 
 Data sit on TensorFlow's in-memory filesystem (ram://), a stand-in for gs:// that this process can read."""
+
 import json
 from pathlib import Path
 
 import pytest
 import tensorflow as tf
 
-from pipeline import cli
+from sentence_tfx.pipeline import cli
 
 IMAGE = "europe-docker.pkg.dev/my-project/ml/sentence-tfx:1.0"
 ROOT = "gs://my-bucket/sentence-tfx/root"
 EXECUTORS = {  # component id → executor class each container runs
-    "FileBasedExampleGen": "components.example_gen.executor.Executor",
+    "FileBasedExampleGen": "sentence_tfx.components.example_gen.executor.Executor",
     "CuratedSchemaGen": "schemas.CuratedSchemaGen_Executor",
     "StatisticsGen": "tfx.components.statistics_gen.executor.Executor",
     "ExampleValidator": "tfx.components.example_validator.executor.Executor",
-    "ValidationGate": "components.data_validation.gate.ValidationGate_Executor",
+    "ValidationGate": "sentence_tfx.components.data_validation.gate.ValidationGate_Executor",
     "Transform": "tfx.components.transform.executor.Executor",
     "Trainer": "tfx.components.trainer.executor.GenericExecutor",
     "Evaluator": "tfx.components.evaluator.executor.Executor",
@@ -34,15 +35,43 @@ def remote_data(sst2_sample):
 
 def _compile(tmp_path, tiny_export, *options) -> tuple[int, Path]:
     out = tmp_path / "pipeline.json"
-    code = cli.main(["compile", "--orchestrator", "kubeflow-v2", "--image", IMAGE, "--out", str(out),
-                     "--encoder", str(tiny_export), "--seq-length", "16", "--text-column", "sentence", *options])
+    code = cli.main(
+        [
+            "compile",
+            "--orchestrator",
+            "kubeflow-v2",
+            "--image",
+            IMAGE,
+            "--out",
+            str(out),
+            "--encoder",
+            str(tiny_export),
+            "--seq-length",
+            "16",
+            "--text-column",
+            "sentence",
+            *options,
+        ]
+    )
     return code, out
 
 
 def test_the_spec_runs_every_component_in_the_image_with_its_executor(remote_data, tiny_export, tmp_path):
-    code, out = _compile(tmp_path, tiny_export, "--train", f"{remote_data}/train.tsv", "--eval",
-                         f"{remote_data}/eval.tsv", "--pipeline-root", ROOT, "--serving-dir", "gs://my-bucket/serving",
-                         "--mode", "finetune", "--beam-args=--runner=DataflowRunner --region=europe-west1")
+    code, out = _compile(
+        tmp_path,
+        tiny_export,
+        "--train",
+        f"{remote_data}/train.tsv",
+        "--eval",
+        f"{remote_data}/eval.tsv",
+        "--pipeline-root",
+        ROOT,
+        "--serving-dir",
+        "gs://my-bucket/serving",
+        "--mode",
+        "finetune",
+        "--beam-args=--runner=DataflowRunner --region=europe-west1",
+    )
     assert code == 0
     job = json.loads(out.read_text())
     assert job["runtimeConfig"]["gcsOutputDirectory"] == ROOT
@@ -50,7 +79,9 @@ def test_the_spec_runs_every_component_in_the_image_with_its_executor(remote_dat
     tasks = spec["root"]["dag"]["tasks"]
     assert set(EXECUTORS) <= set(tasks)
     assert {task for task in tasks if task not in EXECUTORS} == {
-        "latest_blessed_model_resolver-model-blessing-resolver", "latest_blessed_model_resolver-model-resolver"}
+        "latest_blessed_model_resolver-model-blessing-resolver",
+        "latest_blessed_model_resolver-model-resolver",
+    }
     executors = spec["deploymentSpec"]["executors"]
     for component, executor_class in EXECUTORS.items():
         container = executors[f"{component}_executor"]["container"]
@@ -58,21 +89,33 @@ def test_the_spec_runs_every_component_in_the_image_with_its_executor(remote_dat
         args = container["args"]
         assert args[args.index("--executor_class_path") + 1] == executor_class, component
         assert "--runner=DataflowRunner" in args and "--region=europe-west1" in args, component
-        assert "--beam_plugins=components" in args, component
+        assert "--beam_plugins=sentence_tfx" in args, component
     assert "ValidationGate" in tasks["Transform"]["dependentTasks"]  # Bad data stops the run before Transform.
-    trainer_config = json.loads(json.loads(tasks["Trainer"]["inputs"]["parameters"]["custom_config"]["runtimeValue"][
-        "constantValue"]["stringValue"])["config"])
+    trainer_config = json.loads(
+        json.loads(
+            tasks["Trainer"]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constantValue"]["stringValue"]
+        )["config"]
+    )
     assert trainer_config["mode"] == "finetune" and trainer_config["label_names"] == ["0", "1"]
     assert trainer_config["train_data"] == f"{remote_data}/train.tsv"
     example_gen = tasks["FileBasedExampleGen"]["inputs"]["parameters"]
     assert example_gen["input_base"]["runtimeValue"]["constantValue"]["stringValue"] == remote_data
-    push = json.loads(tasks["Pusher"]["inputs"]["parameters"]["push_destination"]["runtimeValue"]["constantValue"][
-        "stringValue"])
+    push = json.loads(
+        tasks["Pusher"]["inputs"]["parameters"]["push_destination"]["runtimeValue"]["constantValue"]["stringValue"]
+    )
     assert push["filesystem"]["base_directory"] == "gs://my-bucket/serving"
 
 
 def test_local_paths_are_refused_by_name(sst2_sample, tiny_export, tmp_path, capsys):
-    code, out = _compile(tmp_path, tiny_export, "--train", sst2_sample("train", 40), "--pipeline-root", ROOT,
-                         "--serving-dir", "gs://my-bucket/serving")
+    code, out = _compile(
+        tmp_path,
+        tiny_export,
+        "--train",
+        sst2_sample("train", 40),
+        "--pipeline-root",
+        ROOT,
+        "--serving-dir",
+        "gs://my-bucket/serving",
+    )
     assert code == 2 and not out.exists()
     assert "give URIs (gs://bucket/...) for train_data" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """ML Metadata on a real MariaDB server: two runs recorded there, the second evaluated against the first's model."""
+
 import os
 import re
 import subprocess
@@ -6,16 +7,21 @@ import subprocess
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import cli, metadata, results
-from pipeline.configs import PipelineConfig
+from sentence_tfx.pipeline import cli, metadata, results
+from sentence_tfx.config import PipelineConfig
 
 
 def test_mysql_address_and_password_from_the_environment(monkeypatch):
     monkeypatch.setenv(metadata.PASSWORD_VARIABLE, "s3cret")
     config = PipelineConfig(train_data="t.csv", metadata_mysql="mlmd_user@db.internal:3306/mlmd")
     connection = metadata.connection_config(config)
-    assert (connection.mysql.host, connection.mysql.port, connection.mysql.database, connection.mysql.user,
-            connection.mysql.password) == ("db.internal", 3306, "mlmd", "mlmd_user", "s3cret")
+    assert (
+        connection.mysql.host,
+        connection.mysql.port,
+        connection.mysql.database,
+        connection.mysql.user,
+        connection.mysql.password,
+    ) == ("db.internal", 3306, "mlmd", "mlmd_user", "s3cret")
     assert "s3cret" not in config.to_json()  # The config is recorded in ML Metadata by every component.
 
 
@@ -27,23 +33,62 @@ def test_a_malformed_mysql_address_names_the_expected_form(address):
 
 def test_two_runs_recorded_in_mariadb(mariadb_address, tiny_pipeline_config, tmp_path, capsys):
     config = tiny_pipeline_config(tmp_path, metadata_mysql=mariadb_address, min_accuracy=0.0)
-    args = ["run", "--train", config.train_data, "--eval", config.eval_data, "--text-column", "sentence",
-            "--encoder", os.path.dirname(config.encoder_handle), "--seq-length", "16", "--epochs", "1",
-            "--min-accuracy", "0", "--max-accuracy-drop", "1", "--pipeline-root", config.pipeline_root, "--serving-dir", config.serving_dir,
-            "--metadata-mysql", mariadb_address]
+    args = [
+        "run",
+        "--train",
+        config.train_data,
+        "--eval",
+        config.eval_data,
+        "--text-column",
+        "sentence",
+        "--encoder",
+        os.path.dirname(config.encoder_handle),
+        "--seq-length",
+        "16",
+        "--epochs",
+        "1",
+        "--min-accuracy",
+        "0",
+        "--max-accuracy-drop",
+        "1",
+        "--pipeline-root",
+        config.pipeline_root,
+        "--serving-dir",
+        config.serving_dir,
+        "--metadata-mysql",
+        mariadb_address,
+    ]
     assert cli.main(args) == 0, capsys.readouterr().err
     assert cli.main(args) == 0, capsys.readouterr().err
     assert not os.path.exists(config.sqlite_path), "SQLite was used although MySQL was asked for"
     user, host, port, database = re.fullmatch(r"(.+)@(.+):(\d+)/(.+)", mariadb_address).groups()
     executions = subprocess.run(  # Asked of the server itself, not through ML Metadata.
-        ["mariadb", "--no-defaults", "-h", host, "-P", port, "-u", user, f"-p{os.environ[metadata.PASSWORD_VARIABLE]}",
-         database, "--batch", "--skip-column-names", "-e", "SELECT COUNT(*) FROM Execution"],
-        check=True, capture_output=True, text=True).stdout
+        [
+            "mariadb",
+            "--no-defaults",
+            "-h",
+            host,
+            "-P",
+            port,
+            "-u",
+            user,
+            f"-p{os.environ[metadata.PASSWORD_VARIABLE]}",
+            database,
+            "--batch",
+            "--skip-column-names",
+            "-e",
+            "SELECT COUNT(*) FROM Execution",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert int(executions) >= 2 * 10  # Ten nodes per run (the resolver included).
     store = results.open_store(config)
     trainer_context = store.get_context_by_type_and_name("node", f"{config.pipeline_name}.Trainer")
-    models = sorted((a for a in store.get_artifacts_by_context(trainer_context.id) if a.type == "Model"),
-                    key=lambda a: a.id)
+    models = sorted(
+        (a for a in store.get_artifacts_by_context(trainer_context.id) if a.type == "Model"), key=lambda a: a.id
+    )
     assert len(models) == 2
     evaluation, inputs = results.latest_outputs(store, config.pipeline_name, "Evaluator", results.INPUT_EVENTS)
     assert evaluation.last_known_state == metadata_store_pb2.Execution.COMPLETE

@@ -3,6 +3,7 @@
 ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate → Transform → Trainer
 → Evaluator (baseline: latest blessed model) → Pusher.
 """
+
 import dataclasses
 import json
 import logging
@@ -11,25 +12,36 @@ from pathlib import Path
 
 from tfx import v1 as tfx
 
-import schemas
-from components.data_validation.gate import ValidationGate
-from components.encoder import export
-from components.evaluator.component import create_evaluator
-from components.example_gen import text_formats
-from components.example_gen.component import create_example_gen
-from components.pusher.component import create_pusher
-from components.trainer.component import create_trainer
-from components.transform.component import create_transform
-from pipeline import metadata
-from pipeline.configs import PipelineConfig
+from sentence_tfx import schemas
+from sentence_tfx.components.data_validation.gate import ValidationGate
+from sentence_tfx.encoder import export
+from sentence_tfx.components.evaluator.component import create_evaluator
+from sentence_tfx.components.example_gen import text_formats
+from sentence_tfx.components.example_gen.component import create_example_gen
+from sentence_tfx.components.pusher.component import create_pusher
+from sentence_tfx.components.trainer.component import create_trainer
+from sentence_tfx.components.transform.component import create_transform
+from sentence_tfx.pipeline import metadata
+from sentence_tfx.config import (
+    EvaluatorSettings,
+    ExampleGenSettings,
+    PipelineConfig,
+    TrainerSettings,
+    TransformSettings,
+)
 
 log = logging.getLogger(__name__)
 # Beam workers that start through sdk_worker_main (Dataflow, Flink, Spark containers) import this first; it sets
 # TF_USE_LEGACY_KERAS before TensorFlow loads, which the Evaluator's Keras model needs.
-BEAM_WORKER_PLUGIN = "--beam_plugins=components"
+BEAM_WORKER_PLUGIN = "--beam_plugins=sentence_tfx"
 PROJECT_SETUP_FILE = Path(__file__).resolve().parents[1] / "setup.py"  # Present in a source checkout.
-_DEPENDENCY_FLAGS = ("--setup_file", "--extra_package", "--requirements_file", "--sdk_container_image",
-                     "--worker_harness_container_image")
+_DEPENDENCY_FLAGS = (
+    "--setup_file",
+    "--extra_package",
+    "--requirements_file",
+    "--sdk_container_image",
+    "--worker_harness_container_image",
+)
 
 
 def beam_pipeline_args(config: PipelineConfig) -> list[str]:
@@ -51,20 +63,28 @@ def _label_sort_key(label: str):
 def prepare(config: PipelineConfig) -> PipelineConfig:
     """Reads every input file once (a bad row fails here, naming file, line and field), infers the label names
     if none were given, and resolves the default encoder (converted once, then cached)."""
-    summaries = {path: text_formats.scan(path, config.data_format, config.text_column, config.label_column)
-                 for path in filter(None, (config.train_data, config.eval_data))}
+    summaries = {
+        path: text_formats.scan(path, config.data_format, config.text_column, config.label_column)
+        for path in filter(None, (config.train_data, config.eval_data))
+    }
     for path, summary in summaries.items():
-        log.info("%s: %d rows, %d labels %s%s", path, summary.rows, len(summary.labels),
-                 dict(summary.labels.most_common(10)),
-                 f", {summary.empty_texts} empty texts" if summary.empty_texts else "")
+        log.info(
+            "%s: %d rows, %d labels %s%s",
+            path,
+            summary.rows,
+            len(summary.labels),
+            dict(summary.labels.most_common(10)),
+            f", {summary.empty_texts} empty texts" if summary.empty_texts else "",
+        )
     if not config.label_names:
         labels = sorted(summaries[config.train_data].labels, key=_label_sort_key)
         config = dataclasses.replace(config, label_names=tuple(labels))
         log.info("label names from %s: %s", config.train_data, ", ".join(labels))
     if not config.encoder_handle:
         encoder_dir = export.cached_export(seq_length=config.seq_length)
-        config = dataclasses.replace(config, preprocessor_handle=str(encoder_dir / "preprocessor"),
-                                     encoder_handle=str(encoder_dir / "encoder"))
+        config = dataclasses.replace(
+            config, preprocessor_handle=str(encoder_dir / "preprocessor"), encoder_handle=str(encoder_dir / "encoder")
+        )
     return config
 
 
@@ -72,24 +92,44 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     """The TFX pipeline for `config`, which must name its labels and encoder (see `prepare`)."""
     if not config.label_names or not config.encoder_handle:
         raise ValueError("create_pipeline needs label_names and encoder handles; run pipeline.prepare(config) first")
-    example_gen = create_example_gen(config)
+    example_gen = create_example_gen(config.train_data, config.eval_data, config.settings(ExampleGenSettings))
     examples = example_gen.outputs["examples"]
     schema_gen = schemas.CuratedSchemaGen(label_names_json=json.dumps(config.label_names))
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
-    example_validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
-                                                        schema=schema_gen.outputs["schema"])
-    validation_gate = ValidationGate(statistics=statistics_gen.outputs["statistics"],
-                                     anomalies=example_validator.outputs["anomalies"],
-                                     schema=schema_gen.outputs["schema"])
-    transform = create_transform(config, examples, schema_gen.outputs["schema"])
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    validation_gate = ValidationGate(
+        statistics=statistics_gen.outputs["statistics"],
+        anomalies=example_validator.outputs["anomalies"],
+        schema=schema_gen.outputs["schema"],
+    )
+    transform = create_transform(config.settings(TransformSettings), examples, schema_gen.outputs["schema"])
     transform.add_upstream_node(validation_gate)  # Anomalies stop the run before any tokenizing or training.
-    trainer = create_trainer(config, transform.outputs["transformed_examples"], transform.outputs["transform_graph"],
-                             schema_gen.outputs["schema"])
-    baseline, evaluator = create_evaluator(config, examples, trainer.outputs["model"])
-    pusher = create_pusher(config, trainer.outputs["model"], evaluator.outputs["blessing"])
+    trainer = create_trainer(
+        config.settings(TrainerSettings),
+        transform.outputs["transformed_examples"],
+        transform.outputs["transform_graph"],
+        schema_gen.outputs["schema"],
+    )
+    baseline, evaluator = create_evaluator(config.settings(EvaluatorSettings), examples, trainer.outputs["model"])
+    pusher = create_pusher(config.serving_dir, trainer.outputs["model"], evaluator.outputs["blessing"])
     return tfx.dsl.Pipeline(
-        pipeline_name=config.pipeline_name, pipeline_root=config.pipeline_root,
-        components=[example_gen, schema_gen, statistics_gen, example_validator, validation_gate, transform, trainer,
-                    baseline, evaluator, pusher],
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root,
+        components=[
+            example_gen,
+            schema_gen,
+            statistics_gen,
+            example_validator,
+            validation_gate,
+            transform,
+            trainer,
+            baseline,
+            evaluator,
+            pusher,
+        ],
         metadata_connection_config=metadata.connection_config(config),
-        beam_pipeline_args=beam_pipeline_args(config))
+        enable_cache=config.enable_cache,
+        beam_pipeline_args=beam_pipeline_args(config),
+    )

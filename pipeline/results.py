@@ -1,4 +1,5 @@
 """What a run produced, read back from ML Metadata: each component's latest execution and its output artifacts."""
+
 import dataclasses
 import os
 
@@ -7,9 +8,9 @@ import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from components import features
-from pipeline import metadata
-from pipeline.configs import PipelineConfig
+from sentence_tfx import features
+from sentence_tfx.pipeline import metadata
+from sentence_tfx.config import PipelineConfig
 
 
 def open_store(config: PipelineConfig) -> metadata_store.MetadataStore:
@@ -20,8 +21,9 @@ OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLA
 INPUT_EVENTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
 
 
-def latest_outputs(store, pipeline_name: str, node_id: str,
-                   event_types=OUTPUT_EVENTS) -> tuple[metadata_store_pb2.Execution, dict]:
+def latest_outputs(
+    store, pipeline_name: str, node_id: str, event_types=OUTPUT_EVENTS
+) -> tuple[metadata_store_pb2.Execution, dict]:
     """The node's most recent execution and its output (or, with INPUT_EVENTS, input) artifacts by key."""
     context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
     if context is None:
@@ -78,6 +80,10 @@ def summarize_run(config: PipelineConfig) -> RunSummary:
         metrics=_metrics(evaluator["evaluation"][0].uri, config.label_names),
         blessed=_custom_int(evaluator["blessing"][0], "blessed") == 1,
         pushed_to=pushed.custom_properties["pushed_destination"].string_value
-        if _custom_int(pushed, "pushed") == 1 else None,
-        truncated_share=truncated.num_stats.mean, validation_report=gate["report"][0].uri,
-        model_dir=trainer["model"][0].uri, tensorboard_dir=trainer["model_run"][0].uri)
+        if _custom_int(pushed, "pushed") == 1
+        else None,
+        truncated_share=truncated.num_stats.mean,
+        validation_report=gate["report"][0].uri,
+        model_dir=trainer["model"][0].uri,
+        tensorboard_dir=trainer["model_run"][0].uri,
+    )

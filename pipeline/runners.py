@@ -1,6 +1,9 @@
 """The orchestrators that run one `create_pipeline(config)` here and now: TFX's LocalDagRunner (default) or its
 BeamDagRunner, which runs each component as a step of an orchestrating Beam pipeline."""
+
 from tfx import v1 as tfx
+
+from sentence_tfx.errors import InputError
 
 RUNNERS = ("local", "beam")
 
@@ -13,4 +16,4 @@ def run(tfx_pipeline: tfx.dsl.Pipeline, runner: str = "local") -> None:
     elif runner == "local":
         tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
     else:
-        raise ValueError(f"runner {runner!r} is not one of {', '.join(RUNNERS)}")
+        raise InputError(f"runner {runner!r} is not one of {', '.join(RUNNERS)}")

@@ -1,6 +1,7 @@
 """The same create_pipeline(config) under each orchestrator and Beam runner that runs on one machine. Each run must
 complete every component, push a model, and tokenize exactly the records that the reference run (LocalDagRunner,
 FnApiRunner in memory) wrote: a runner that drops, duplicates or alters records fails here."""
+
 import os
 import shlex
 from pathlib import Path
@@ -10,7 +11,7 @@ import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import beam_services, pipeline, results, runners
+from sentence_tfx.pipeline import beam_services, pipeline, results, runners
 
 DEPLOY_BEAM = Path(__file__).resolve().parents[1] / "deploy" / "beam"
 
@@ -18,16 +19,23 @@ DEPLOY_BEAM = Path(__file__).resolve().parents[1] / "deploy" / "beam"
 def _canonical(record: bytes) -> tuple:
     """A record's features and values in name order (the serialized feature order differs between processes)."""
     features = tf.train.Example.FromString(record).features.feature
-    return tuple((name, tuple(getattr(features[name], features[name].WhichOneof("kind")).value))
-                 for name in sorted(features))
+    return tuple(
+        (name, tuple(getattr(features[name], features[name].WhichOneof("kind")).value)) for name in sorted(features)
+    )
 
 
 def _transformed_records(config) -> dict[str, list[tuple]]:
     _, transform = results.latest_outputs(results.open_store(config), config.pipeline_name, "Transform")
     uri = transform["transformed_examples"][0].uri
-    return {split: sorted(_canonical(record.numpy()) for record in tf.data.TFRecordDataset(
-        tf.io.gfile.glob(os.path.join(uri, split, "*")), compression_type="GZIP"))
-        for split in ("Split-train", "Split-eval")}
+    return {
+        split: sorted(
+            _canonical(record.numpy())
+            for record in tf.data.TFRecordDataset(
+                tf.io.gfile.glob(os.path.join(uri, split, "*")), compression_type="GZIP"
+            )
+        )
+        for split in ("Split-train", "Split-eval")
+    }
 
 
 def _run_and_check(config, runner: str, reference) -> None:
@@ -36,8 +44,10 @@ def _run_and_check(config, runner: str, reference) -> None:
     store = results.open_store(config)
     for component in tfx_pipeline.components:
         execution, _ = results.latest_outputs(store, config.pipeline_name, component.id)
-        assert execution.last_known_state in (metadata_store_pb2.Execution.COMPLETE,
-                                              metadata_store_pb2.Execution.CACHED), component.id
+        assert execution.last_known_state in (
+            metadata_store_pb2.Execution.COMPLETE,
+            metadata_store_pb2.Execution.CACHED,
+        ), component.id
     records = _transformed_records(config)
     assert {split: len(r) for split, r in records.items()} == {"Split-train": 96, "Split-eval": 48}
     assert records == _transformed_records(reference)
@@ -51,8 +61,10 @@ def test_beam_dag_runner(tiny_pipeline_config, frozen_run, tmp_path):
 
 def test_beam_multi_processing_workers(tiny_pipeline_config, frozen_run, tmp_path):
     """Worker processes unpickle every DoFn and load the Transform graph: pickling and TF Text op registration."""
-    config = tiny_pipeline_config(tmp_path, beam_pipeline_args=(
-        "--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"))
+    config = tiny_pipeline_config(
+        tmp_path,
+        beam_pipeline_args=("--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"),
+    )
     _run_and_check(config, "local", frozen_run)
 
 

@@ -1,4 +1,5 @@
 """Curated TFDV schemas, completed per run (the label vocabulary) by the CuratedSchemaGen component."""
+
 import json
 import os
 from collections.abc import Sequence
@@ -8,6 +9,8 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import v1 as tfx
+
+from sentence_tfx.errors import InputError
 
 CURATED_SCHEMA = "text_classification.pbtxt"
 LABEL_DOMAIN = "label"
@@ -27,14 +30,18 @@ def write_schema(label_names: Sequence[str], out_dir) -> str:
     tf.io.gfile.makedirs(str(out_dir))
     path = os.path.join(str(out_dir), SCHEMA_FILE)
     with tf.io.gfile.GFile(path, "w") as out:
-        out.write(f"# Written by schemas.write_schema from {CURATED_SCHEMA}; see that file for the why.\n"
-                  + text_format.MessageToString(schema))
+        out.write(
+            f"# Written by schemas.write_schema from {CURATED_SCHEMA}; see that file for the why.\n"
+            + text_format.MessageToString(schema)
+        )
     return path
 
 
 @tfx.dsl.components.component
-def CuratedSchemaGen(label_names_json: tfx.dsl.components.Parameter[str],
-                     schema: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Schema]) -> None:
+def CuratedSchemaGen(
+    label_names_json: tfx.dsl.components.Parameter[str],
+    schema: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.Schema],
+) -> None:
     """The curated schema with this run's labels, written at run time into the run's own output, so a pipeline
     compiled for a remote orchestrator needs nothing staged beside it (ImportSchemaGen would need a file there)."""
     write_schema(json.loads(label_names_json), schema.uri)
@@ -44,9 +51,9 @@ def _check_label_names(label_names: Sequence[str]) -> None:
     if isinstance(label_names, str):
         raise TypeError(f"label_names must be a sequence of names, not the string {label_names!r}")
     if any(not name.strip() for name in label_names):
-        raise ValueError(f"label_names contain an empty or blank name: {list(label_names)}")
+        raise InputError(f"label_names contain an empty or blank name: {list(label_names)}")
     repeated = sorted({name for name in label_names if label_names.count(name) > 1})
     if repeated:
-        raise ValueError(f"label_names repeat {', '.join(map(repr, repeated))}: each class needs one name")
+        raise InputError(f"label_names repeat {', '.join(map(repr, repeated))}: each class needs one name")
     if len(label_names) < 2:
-        raise ValueError(f"a classifier needs at least 2 distinct label names, got {list(label_names)}")
+        raise InputError(f"a classifier needs at least 2 distinct label names, got {list(label_names)}")

@@ -1,9 +1,10 @@
 """write_schema: the curated schema with the run's labels, readable the way TFX reads it; bad label lists refused."""
-import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+
+import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import pytest
 from tfx.utils import io_utils
 
-import schemas
+from sentence_tfx import schemas
 
 
 def test_written_schema_has_the_labels_in_order_and_both_features_required(tmp_path):
@@ -29,13 +30,16 @@ def test_a_second_run_overwrites_the_labels(tmp_path):
     assert list(schema.string_domain[0].value) == ["x", "y"]
 
 
-@pytest.mark.parametrize("label_names, problem", [
-    ([], "at least 2 distinct"),
-    (["only"], "at least 2 distinct"),
-    (["a", "", "b"], "empty or blank"),
-    (["a", "  "], "empty or blank"),
-    (["a", "b", "a"], "repeat 'a'"),
-])
+@pytest.mark.parametrize(
+    "label_names, problem",
+    [
+        ([], "at least 2 distinct"),
+        (["only"], "at least 2 distinct"),
+        (["a", "", "b"], "empty or blank"),
+        (["a", "  "], "empty or blank"),
+        (["a", "b", "a"], "repeat 'a'"),
+    ],
+)
 def test_bad_label_names_are_refused(label_names, problem, tmp_path):
     with pytest.raises(ValueError, match=problem):
         schemas.write_schema(label_names, tmp_path)

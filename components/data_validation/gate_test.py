@@ -1,6 +1,8 @@
 """The gate: readable reasons from real TFDV anomalies, and a real TFX run that passes clean data and stops bad data."""
-import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+
+import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import re
+from pathlib import Path
 
 import pytest
 import tensorflow as tf
@@ -9,19 +11,24 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from tfx import v1 as tfx
 from tfx.utils import io_utils
 
-import schemas
-from components.data_validation import gate
+from sentence_tfx import schemas
+from sentence_tfx.components.data_validation import gate
 
 BEAM_ARGS = ["--runner=FnApiRunner"]  # DirectRunner would try to download Prism (offline here)
 LABELS = ("negative", "positive")
-CLEAN = [("a dreadful, boring film", "negative"), ("a great film", "positive"), ("loved every minute", "positive"),
-         ("I walked out", "negative")] * 6
+CLEAN = [
+    ("a dreadful, boring film", "negative"),
+    ("a great film", "positive"),
+    ("loved every minute", "positive"),
+    ("I walked out", "negative"),
+] * 6
 # An empty text is a `text` feature with no value (as ExampleGen writes it); `neutral` is not a label of this run.
 BAD = CLEAN + [("", "positive"), ("meh", "neutral"), ("fine I guess", "neutral"), ("so-so", "neutral")]
 
 
 def _write_examples(path, rows, compression=None):
     """Writes (text, label) rows as ExampleGen does; label None leaves the feature out entirely."""
+
     def feature(value):
         return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()] if value else []))
 
@@ -36,8 +43,9 @@ def _write_examples(path, rows, compression=None):
 def _problems(tmp_path, rows, schema=None):
     """Validates rows the way ExampleValidator does (tfdv.validate_statistics) and returns the gate's findings."""
     schema = schema or io_utils.SchemaReader().read(schemas.write_schema(LABELS, tmp_path))
-    stats = tfdv.generate_statistics_from_tfrecord(str(_write_examples(tmp_path / "data.tfrecord", rows)),
-                                                   pipeline_options=PipelineOptions(BEAM_ARGS))
+    stats = tfdv.generate_statistics_from_tfrecord(
+        str(_write_examples(tmp_path / "data.tfrecord", rows)), pipeline_options=PipelineOptions(BEAM_ARGS)
+    )
     return gate.find_problems({"eval": tfdv.validate_statistics(stats, schema)}, {"eval": stats.datasets[0]}, schema)
 
 
@@ -69,21 +77,31 @@ def _run_pipeline(root, rows_by_split):
         _write_examples(root / "data" / split / "data.tfrecord.gz", rows, compression="GZIP")
     example_gen = tfx.components.ImportExampleGen(
         input_base=str(root / "data"),
-        input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name=split, pattern=f"{split}/*")
-                                             for split in rows_by_split]))
+        input_config=tfx.proto.Input(
+            splits=[tfx.proto.Input.Split(name=split, pattern=f"{split}/*") for split in rows_by_split]
+        ),
+    )
     schema_gen = tfx.components.ImportSchemaGen(schema_file=schemas.write_schema(LABELS, root / "schema"))
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    validator = tfx.components.ExampleValidator(statistics=statistics_gen.outputs["statistics"],
-                                                schema=schema_gen.outputs["schema"])
-    validation_gate = gate.ValidationGate(statistics=statistics_gen.outputs["statistics"],
-                                          anomalies=validator.outputs["anomalies"],
-                                          schema=schema_gen.outputs["schema"])
-    tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline(
-        pipeline_name="validation-test", pipeline_root=str(root / "pipeline"),
-        components=[example_gen, schema_gen, statistics_gen, validator, validation_gate],
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            str(root / "metadata.sqlite")),
-        beam_pipeline_args=BEAM_ARGS))
+    validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    validation_gate = gate.ValidationGate(
+        statistics=statistics_gen.outputs["statistics"],
+        anomalies=validator.outputs["anomalies"],
+        schema=schema_gen.outputs["schema"],
+    )
+    tfx.orchestration.LocalDagRunner().run(
+        tfx.dsl.Pipeline(
+            pipeline_name="validation-test",
+            pipeline_root=str(root / "pipeline"),
+            components=[example_gen, schema_gen, statistics_gen, validator, validation_gate],
+            metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+                str(root / "metadata.sqlite")
+            ),
+            beam_pipeline_args=BEAM_ARGS,
+        )
+    )
     return root / "pipeline" / "ValidationGate"
 
 
@@ -106,5 +124,5 @@ def test_pipeline_stops_on_bad_data_with_reasons_and_a_report_that_survives(tmp_
     assert "train:" not in message
     report = re.search(r"Report: (\S+)", message).group(1)
     assert "/ValidationGate/rejected/" in report
-    page = open(report).read()
+    page = Path(report).read_text()
     assert "<td>'neutral' (3 examples)</td>" in page and "<td>1 example with no value</td>" in page

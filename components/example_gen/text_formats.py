@@ -4,22 +4,25 @@ Every format yields the same `(location, text, label)` triples, so the ExampleGe
 check see identical data and identical errors. Text files are decoded with `surrogateescape`, so an undecodable byte
 is reported only where it matters (in the text or label field) together with the field's name.
 """
+
 import collections
 import csv
 import dataclasses
 import io
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from google.protobuf.message import DecodeError
+
+from sentence_tfx.errors import InputError
 
 # TSV keeps CSV quoting (not QUOTE_NONE) so quoted fields may hold tabs and newlines: a quote inside an unquoted field
 # stays literal (`the " hidden " film`), and strict=True turns a field that only starts with a quote into an error.
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
-class InputDataError(ValueError):
+class InputDataError(InputError):
     """The input data cannot be turned into examples; the message says where and why."""
 
 
@@ -30,12 +33,13 @@ class Summary:
     empty_texts: int
 
 
-def read_examples(path: str, data_format: str, text_column: str, label_column: str
-                  ) -> Iterator[tuple[str, str | None, str]]:
+def read_examples(
+    path: str, data_format: str, text_column: str, label_column: str
+) -> Iterator[tuple[str, str | None, str]]:
     """Yields `(location, text, label)` per record; text is None when empty or whitespace-only (kept, not dropped)."""
     readers = {"csv": _read_delimited, "tsv": _read_delimited, "jsonl": _read_jsonl, "tfrecord": _read_tfrecord}
     if data_format not in readers:
-        raise ValueError(f"format {data_format!r} is not one of {', '.join(readers)}")
+        raise InputDataError(f"format {data_format!r} is not one of {', '.join(readers)}")
     rows = 0
     for location, text, label in readers[data_format](path, data_format, text_column, label_column):
         _check_utf8(location, text_column, text)
@@ -62,9 +66,10 @@ def _check_utf8(location: str, field: str, value: str):
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as e:
-        bad = value[e.start:e.end].encode("utf-8", "surrogateescape")
-        raise InputDataError(f"{location}: field {field!r} is not UTF-8: bytes {bad!r} at character {e.start}"
-                             ) from None
+        bad = value[e.start : e.end].encode("utf-8", "surrogateescape")
+        raise InputDataError(
+            f"{location}: field {field!r} is not UTF-8: bytes {bad!r} at character {e.start}"
+        ) from None
 
 
 class _GFileReader(io.RawIOBase):
@@ -80,7 +85,7 @@ class _GFileReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         data = self._file.read(len(buffer))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
@@ -90,7 +95,7 @@ class _GFileReader(io.RawIOBase):
 
 def _open_text(path: str):
     # utf-8-sig drops the byte-order mark spreadsheet programs write; newline="" is what the csv module requires.
-    binary = io.BufferedReader(_GFileReader(path)) if "://" in path else open(path, "rb")
+    binary = io.BufferedReader(_GFileReader(path)) if "://" in path else open(path, "rb")  # noqa: SIM115  (the caller closes it)
     return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
@@ -112,9 +117,11 @@ def _read_delimited(path, data_format, text_column, label_column):
                     raise InputDataError(f"{location}: row has {len(row)} fields, the header has {len(header)}")
                 yield location, row[columns[0]], row[columns[1]]
         except csv.Error as e:
-            raise InputDataError(f"{path}:{start}: malformed {data_format} record ending at line {reader.line_num}: "
-                                 f"{e} (a field that starts with a double quote must end with one, with any quote "
-                                 f"inside it doubled)") from None
+            raise InputDataError(
+                f"{path}:{start}: malformed {data_format} record ending at line {reader.line_num}: "
+                f"{e} (a field that starts with a double quote must end with one, with any quote "
+                f"inside it doubled)"
+            ) from None
 
 
 def _column_index(location: str, header: list[str], name: str) -> int:
@@ -140,8 +147,11 @@ def _read_jsonl(path, data_format, text_column, label_column):
                 raise InputDataError(f"{location}: invalid JSON: {e}") from None
             if not isinstance(record, dict):
                 raise InputDataError(f"{location}: expected a JSON object, got {type(record).__name__}")
-            yield (location, _json_field(location, record, text_column, number_ok=False),
-                   _json_field(location, record, label_column, number_ok=True))
+            yield (
+                location,
+                _json_field(location, record, text_column, number_ok=False),
+                _json_field(location, record, label_column, number_ok=True),
+            )
 
 
 def _json_field(location: str, record: dict, name: str, number_ok: bool) -> str:
@@ -167,8 +177,11 @@ def _read_tfrecord(path, data_format, text_column, label_column):
             except DecodeError as e:
                 raise InputDataError(f"{location}: not a tf.Example: {e}") from None
             features = example.features.feature
-            yield (location, _feature_value(location, features, text_column, ("bytes_list",)),
-                   _feature_value(location, features, label_column, ("bytes_list", "int64_list", "float_list")))
+            yield (
+                location,
+                _feature_value(location, features, text_column, ("bytes_list",)),
+                _feature_value(location, features, label_column, ("bytes_list", "int64_list", "float_list")),
+            )
     except tf.errors.OpError as e:
         raise InputDataError(f"{path}:record {number + 1}: unreadable TFRecord: {e.message}") from None
 
@@ -178,8 +191,9 @@ def _feature_value(location: str, features, name: str, kinds: tuple[str, ...]) -
         raise InputDataError(f"{location}: field {name!r} is missing; features found: {sorted(features)}")
     kind = features[name].WhichOneof("kind")
     if kind not in kinds:
-        raise InputDataError(f"{location}: field {name!r} is {kind or 'a Feature with no value list'}; expected "
-                             f"{' or '.join(kinds)}")
+        raise InputDataError(
+            f"{location}: field {name!r} is {kind or 'a Feature with no value list'}; expected {' or '.join(kinds)}"
+        )
     values = getattr(features[name], kind).value
     if len(values) > 1:
         raise InputDataError(f"{location}: field {name!r} has {len(values)} values; expected one")

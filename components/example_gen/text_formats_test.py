@@ -1,12 +1,13 @@
 """Each input format read exactly, and every bad input stopped with its file, line (or record) and field."""
+
 import collections
 import os
 
 import pytest
 import tensorflow as tf
 
-from components.example_gen import text_formats
-from components.example_gen.text_formats import InputDataError
+from sentence_tfx.components.example_gen import text_formats
+from sentence_tfx.components.example_gen.text_formats import InputDataError
 
 SST2_TRAIN = "/work/shared/data/sst2/train.tsv"
 
@@ -43,13 +44,14 @@ def _write_tfrecord(path, examples, compression=""):
 
 
 def test_csv_quoted_commas_quotes_newlines_extra_columns_and_unicode(tmp_path):
-    path = _write(tmp_path, "d.csv", 'id,label,text\n'
-                                     '1,pos,"good, really ""good"""\n'
-                                     '2,neg,"two\nlines"\n'
-                                     '\n'
-                                     '3,1,Ünïcödé 😀 日本\n')
-    assert _read(path, "csv") == [(f"{path}:2", 'good, really "good"', "pos"), (f"{path}:3", "two\nlines", "neg"),
-                                  (f"{path}:6", "Ünïcödé 😀 日本", "1")]
+    path = _write(
+        tmp_path, "d.csv", 'id,label,text\n1,pos,"good, really ""good"""\n2,neg,"two\nlines"\n\n3,1,Ünïcödé 😀 日本\n'
+    )
+    assert _read(path, "csv") == [
+        (f"{path}:2", 'good, really "good"', "pos"),
+        (f"{path}:3", "two\nlines", "neg"),
+        (f"{path}:6", "Ünïcödé 😀 日本", "1"),
+    ]
 
 
 def test_csv_byte_order_mark_and_crlf(tmp_path):
@@ -58,12 +60,12 @@ def test_csv_byte_order_mark_and_crlf(tmp_path):
 
 
 def test_tsv_keeps_unescaped_quotes_inside_fields_and_reads_quoted_tabs(tmp_path):
-    path = _write(tmp_path, "d.tsv", 'sentence\tlabel\n'
-                                     'the " hidden " film \t1\n'
-                                     'says "no" twice\t0\n'
-                                     '"a\ttab"\t1\n')
-    assert _read(path, "tsv", "sentence") == [(f"{path}:2", 'the " hidden " film ', "1"),
-                                              (f"{path}:3", 'says "no" twice', "0"), (f"{path}:4", "a\ttab", "1")]
+    path = _write(tmp_path, "d.tsv", 'sentence\tlabel\nthe " hidden " film \t1\nsays "no" twice\t0\n"a\ttab"\t1\n')
+    assert _read(path, "tsv", "sentence") == [
+        (f"{path}:2", 'the " hidden " film ', "1"),
+        (f"{path}:3", 'says "no" twice', "0"),
+        (f"{path}:4", "a\ttab", "1"),
+    ]
 
 
 @pytest.mark.skipif(not os.path.exists(SST2_TRAIN), reason="SST-2 not on this machine")
@@ -76,17 +78,24 @@ def test_sst2_train_reads_row_for_row():
 
 
 def test_jsonl_numbers_keep_their_literal_text_and_blank_lines_are_skipped(tmp_path):
-    path = _write(tmp_path, "d.jsonl", '{"text": "a", "label": 1, "extra": [1]}\n{"text": "b", "label": "x"}\n'
-                                       '\n{"text": "c", "label": 2.50}\n')
+    path = _write(
+        tmp_path,
+        "d.jsonl",
+        '{"text": "a", "label": 1, "extra": [1]}\n{"text": "b", "label": "x"}\n\n{"text": "c", "label": 2.50}\n',
+    )
     assert _read(path, "jsonl") == [(f"{path}:1", "a", "1"), (f"{path}:2", "b", "x"), (f"{path}:4", "c", "2.50")]
 
 
 @pytest.mark.parametrize("name, compression", [("d.tfrecord", ""), ("d.tfrecord.gz", "GZIP")])
 def test_tfrecord_bytes_int_and_float_labels(tmp_path, name, compression):
-    path = _write_tfrecord(tmp_path / name, [_example("été".encode(), b"pos"), _example(b"b", 3),
-                                             _example(b"c", 0.1)], compression)
-    assert _read(path, "tfrecord") == [(f"{path}:record 1", "été", "pos"), (f"{path}:record 2", "b", "3"),
-                                       (f"{path}:record 3", "c", "0.1")]
+    path = _write_tfrecord(
+        tmp_path / name, [_example("été".encode(), b"pos"), _example(b"b", 3), _example(b"c", 0.1)], compression
+    )
+    assert _read(path, "tfrecord") == [
+        (f"{path}:record 1", "été", "pos"),
+        (f"{path}:record 2", "b", "3"),
+        (f"{path}:record 3", "c", "0.1"),
+    ]
 
 
 def test_empty_and_whitespace_texts_are_kept_as_none(tmp_path):
@@ -99,42 +108,49 @@ def test_empty_and_whitespace_texts_are_kept_as_none(tmp_path):
 def test_scan_counts_rows_labels_and_empty_texts(tmp_path):
     path = _write(tmp_path, "d.csv", "text,label\na,x\n ,y\nc,x\n")
     assert text_formats.scan(path, "csv", "text", "label") == text_formats.Summary(
-        rows=3, labels=collections.Counter({"x": 2, "y": 1}), empty_texts=1)
+        rows=3, labels=collections.Counter({"x": 2, "y": 1}), empty_texts=1
+    )
 
 
-@pytest.mark.parametrize("data_format, content, expected", [
-    ("csv", b"", ": empty file: no header row"),
-    ("csv", b"text,label\n", ": empty file: no csv records"),
-    ("jsonl", b"\n\n", ": empty file: no jsonl records"),
-    ("csv", b"txt,label\na,b\n", ":1: column 'text' is missing from the header; columns found: ['txt', 'label']"),
-    ("csv", b"text,label,text\na,b,c\n", ":1: column 'text' is repeated in the header"),
-    ("csv", b"text,label\na,b\nc,d,e\n", ":3: row has 3 fields, the header has 2"),
-    ("csv", b"text,label\na,b\n\"c,d\n", ":3: malformed csv record ending at line 3: unexpected end of data"),
-    ("tsv", b"text\tlabel\n\" hidden \" film\t1\n", ":2: malformed tsv record"),
-    ("csv", b"text,label\nok,a\ncaf\xe9 \xff,b\n", ":3: field 'text' is not UTF-8: bytes b'\\xe9' at character 3"),
-    ("csv", b"text,label\nok,\xc3\n", ":2: field 'label' is not UTF-8: bytes b'\\xc3'"),
-    ("csv", b"text,label\nok, \n", ":2: field 'label': label is empty"),
-    ("jsonl", b'{"text": "a", "label": "b"}\n{"text": "a"\n', ":2: invalid JSON"),
-    ("jsonl", b'[1]\n', ":1: expected a JSON object, got list"),
-    ("jsonl", b'{"text": "a"}\n', ":1: field 'label' is missing; fields found: ['text']"),
-    ("jsonl", b'{"text": "a", "label": true}\n', ":1: field 'label' must be a string or number, got true"),
-    ("jsonl", b'{"text": "a", "label": null}\n', ":1: field 'label' must be a string or number, got null"),
-    ("jsonl", b'{"text": "a", "label": {"k": 1}}\n', ":1: field 'label' must be a string or number, got {"),
-    ("jsonl", b'{"text": 5, "label": "a"}\n', ":1: field 'text' must be a string, got number"),
-    ("jsonl", b'{"text": "\xff", "label": "a"}\n', ":1: field 'text' is not UTF-8: bytes b'\\xff'"),
-    ("tfrecord", b"not a tfrecord file", ":record 1: unreadable TFRecord"),
-])
+@pytest.mark.parametrize(
+    "data_format, content, expected",
+    [
+        ("csv", b"", ": empty file: no header row"),
+        ("csv", b"text,label\n", ": empty file: no csv records"),
+        ("jsonl", b"\n\n", ": empty file: no jsonl records"),
+        ("csv", b"txt,label\na,b\n", ":1: column 'text' is missing from the header; columns found: ['txt', 'label']"),
+        ("csv", b"text,label,text\na,b,c\n", ":1: column 'text' is repeated in the header"),
+        ("csv", b"text,label\na,b\nc,d,e\n", ":3: row has 3 fields, the header has 2"),
+        ("csv", b'text,label\na,b\n"c,d\n', ":3: malformed csv record ending at line 3: unexpected end of data"),
+        ("tsv", b'text\tlabel\n" hidden " film\t1\n', ":2: malformed tsv record"),
+        ("csv", b"text,label\nok,a\ncaf\xe9 \xff,b\n", ":3: field 'text' is not UTF-8: bytes b'\\xe9' at character 3"),
+        ("csv", b"text,label\nok,\xc3\n", ":2: field 'label' is not UTF-8: bytes b'\\xc3'"),
+        ("csv", b"text,label\nok, \n", ":2: field 'label': label is empty"),
+        ("jsonl", b'{"text": "a", "label": "b"}\n{"text": "a"\n', ":2: invalid JSON"),
+        ("jsonl", b"[1]\n", ":1: expected a JSON object, got list"),
+        ("jsonl", b'{"text": "a"}\n', ":1: field 'label' is missing; fields found: ['text']"),
+        ("jsonl", b'{"text": "a", "label": true}\n', ":1: field 'label' must be a string or number, got true"),
+        ("jsonl", b'{"text": "a", "label": null}\n', ":1: field 'label' must be a string or number, got null"),
+        ("jsonl", b'{"text": "a", "label": {"k": 1}}\n', ":1: field 'label' must be a string or number, got {"),
+        ("jsonl", b'{"text": 5, "label": "a"}\n', ":1: field 'text' must be a string, got number"),
+        ("jsonl", b'{"text": "\xff", "label": "a"}\n', ":1: field 'text' is not UTF-8: bytes b'\\xff'"),
+        ("tfrecord", b"not a tfrecord file", ":record 1: unreadable TFRecord"),
+    ],
+)
 def test_bad_input_names_file_line_and_field(tmp_path, data_format, content, expected):
     _assert_error(_write(tmp_path, f"d.{data_format}", content), data_format, expected)
 
 
-@pytest.mark.parametrize("example, expected", [
-    (tf.train.Example(), ":record 2: field 'text' is missing; features found: []"),
-    (_example([b"a", b"b"], b"x"), ":record 2: field 'text' has 2 values"),
-    (_example(3, b"x"), ":record 2: field 'text' is int64_list; expected bytes_list"),
-    (_example(b"a", None), ":record 2: field 'label': label is empty"),
-    (_example(b"\xff", b"x"), ":record 2: field 'text' is not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "example, expected",
+    [
+        (tf.train.Example(), ":record 2: field 'text' is missing; features found: []"),
+        (_example([b"a", b"b"], b"x"), ":record 2: field 'text' has 2 values"),
+        (_example(3, b"x"), ":record 2: field 'text' is int64_list; expected bytes_list"),
+        (_example(b"a", None), ":record 2: field 'label': label is empty"),
+        (_example(b"\xff", b"x"), ":record 2: field 'text' is not UTF-8"),
+    ],
+)
 def test_bad_tfrecord_names_record_and_field(tmp_path, example, expected):
     path = _write_tfrecord(tmp_path / "d.tfrecord.gz", [_example(b"ok", b"x"), example], "GZIP")
     _assert_error(path, "tfrecord", expected)
@@ -145,4 +161,3 @@ def _assert_error(path, data_format, expected):
     with pytest.raises(InputDataError) as error:
         _read(path, data_format)
     assert str(error.value).startswith(path + expected), str(error.value)
-

@@ -1,11 +1,13 @@
 """The Pusher: only blessed models reach the serving directory."""
+
 from tfx import v1 as tfx
 
-from pipeline.configs import PipelineConfig
 
-
-def create_pusher(config: PipelineConfig, model, model_blessing) -> tfx.components.Pusher:
+def create_pusher(serving_dir: str, model, model_blessing) -> tfx.components.Pusher:
     return tfx.components.Pusher(
-        model=model, model_blessing=model_blessing,
+        model=model,
+        model_blessing=model_blessing,
         push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)))
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)
+        ),
+    )

@@ -1,10 +1,15 @@
-"""The Trainer component, configured from PipelineConfig."""
+"""The Trainer component; it receives only TrainerSettings."""
+
 from tfx import v1 as tfx
 
-from pipeline.configs import PipelineConfig
+from sentence_tfx.config import TrainerSettings
 
 
-def create_trainer(config: PipelineConfig, transformed_examples, transform_graph, schema) -> tfx.components.Trainer:
+def create_trainer(settings: TrainerSettings, transformed_examples, transform_graph, schema) -> tfx.components.Trainer:
     return tfx.components.Trainer(
-        run_fn="components.trainer.training.run_fn", examples=transformed_examples,
-        transform_graph=transform_graph, schema=schema, custom_config={"config": config.to_json()})
+        run_fn="sentence_tfx.components.trainer.training.run_fn",
+        examples=transformed_examples,
+        transform_graph=transform_graph,
+        schema=schema,
+        custom_config={"settings": settings.to_json()},
+    )

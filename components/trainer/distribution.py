@@ -1,5 +1,6 @@
 """tf.distribute for the Trainer: one process (default), all local devices (mirrored), or a cluster of workers
 described by TF_CONFIG (multi_worker_mirrored), as Vertex AI / Kubeflow training jobs set it for each replica."""
+
 import json
 import logging
 import os
@@ -17,12 +18,19 @@ def create_strategy(name: str) -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker_mirrored":
         if "TF_CONFIG" not in os.environ:
-            raise RuntimeError("distribution multi_worker_mirrored needs TF_CONFIG (the cluster and this worker's "
-                               "task), which the training service sets for each replica")
+            raise RuntimeError(
+                "distribution multi_worker_mirrored needs TF_CONFIG (the cluster and this worker's "
+                "task), which the training service sets for each replica"
+            )
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         resolver = strategy.cluster_resolver
-        log.info("multi-worker training: %s %d of %s, %d replicas in sync", resolver.task_type, resolver.task_id,
-                 json.dumps(resolver.cluster_spec().as_dict()), strategy.num_replicas_in_sync)
+        log.info(
+            "multi-worker training: %s %d of %s, %d replicas in sync",
+            resolver.task_type,
+            resolver.task_id,
+            json.dumps(resolver.cluster_spec().as_dict()),
+            strategy.num_replicas_in_sync,
+        )
         return strategy
     return tf.distribute.get_strategy()
 
@@ -33,7 +41,8 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     if resolver is None or not resolver.task_type:
         return True
     return resolver.task_type == "chief" or (
-        resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs)
+        resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs
+    )
 
 
 def wait_for_chief_export(path: str, timeout_s: float = CHIEF_EXPORT_TIMEOUT_S) -> None:

@@ -1,6 +1,7 @@
 """Multi-worker training as a training service runs it: two Trainer replicas on 127.0.0.1, each one
 `python -m tfx.scripts.run_executor` with TFX's Trainer executor and its own TF_CONFIG, on the Transform output of a
 real pipeline run; the two-worker model must match the single-worker one."""
+
 import dataclasses
 import json
 import os
@@ -15,14 +16,34 @@ import tensorflow_text  # noqa: F401
 from tfx import v1 as tfx
 from tfx.types import artifact_utils, standard_artifacts
 
-from pipeline import pipeline, results
-from pipeline.configs import PipelineConfig
+from sentence_tfx.pipeline import pipeline, results
+from sentence_tfx.config import PipelineConfig, TrainerSettings
 
 ACCURACY_TOLERANCE = 0.05  # Two workers vs one, same data, same global batch and steps; measured difference: 0.
 POSITIVE = ("good", "great", "best", "fun", "love", "liked", "better")
 NEGATIVE = ("bad", "worst", "boring", "hate", "dislike", "never")
-FILLER = ("the", "a", "movie", "film", "story", "plot", "acting", "director", "script", "scene", "it", "was", "is",
-          "this", "and", "with", "people", "time", "one", "two")
+FILLER = (
+    "the",
+    "a",
+    "movie",
+    "film",
+    "story",
+    "plot",
+    "acting",
+    "director",
+    "script",
+    "scene",
+    "it",
+    "was",
+    "is",
+    "this",
+    "and",
+    "with",
+    "people",
+    "time",
+    "one",
+    "two",
+)
 
 
 def _write_cue_word_data(path, rows: int, seed: int) -> list[tuple[str, str]]:
@@ -49,12 +70,24 @@ def single_worker_run(tiny_export, tmp_path_factory):
     root = tmp_path_factory.mktemp("distribution")
     _write_cue_word_data(root / "train.tsv", 320, seed=1)
     eval_data = _write_cue_word_data(root / "eval.tsv", 100, seed=2)
-    config = pipeline.prepare(PipelineConfig(
-        train_data=str(root / "train.tsv"), eval_data=str(root / "eval.tsv"),
-        preprocessor_handle=str(tiny_export / "preprocessor"), encoder_handle=str(tiny_export / "encoder"),
-        seq_length=16, mode="finetune", epochs=8, batch_size=32, head_learning_rate=3e-3,
-        encoder_learning_rate=1e-3, dropout=0.0, min_accuracy=0.0, pipeline_root=str(root / "pipeline"),
-        serving_dir=str(root / "serving")))
+    config = pipeline.prepare(
+        PipelineConfig(
+            train_data=str(root / "train.tsv"),
+            eval_data=str(root / "eval.tsv"),
+            preprocessor_handle=str(tiny_export / "preprocessor"),
+            encoder_handle=str(tiny_export / "encoder"),
+            seq_length=16,
+            mode="finetune",
+            epochs=8,
+            batch_size=32,
+            head_learning_rate=3e-3,
+            encoder_learning_rate=1e-3,
+            dropout=0.0,
+            min_accuracy=0.0,
+            pipeline_root=str(root / "pipeline"),
+            serving_dir=str(root / "serving"),
+        )
+    )
     tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
     return config, eval_data, root
 
@@ -75,18 +108,38 @@ def test_two_workers_train_one_model_as_good_as_one_worker(single_worker_run, fr
     model, model_run = standard_artifacts.Model(), standard_artifacts.ModelRun()
     model.uri, model_run.uri = str(root / "two_workers" / "model"), str(root / "two_workers" / "model_run")
     two_worker_config = dataclasses.replace(config, distribution="multi_worker_mirrored")
-    command = [sys.executable, "-m", "tfx.scripts.run_executor",
-               "--executor_class_path=tfx.components.trainer.executor.GenericExecutor",
-               f"--inputs={_jsonify(trainer_inputs, store)}",
-               f"--outputs={artifact_utils.jsonify_artifact_dict({'model': [model], 'model_run': [model_run]})}",
-               "--exec-properties=" + json.dumps({
-                   "run_fn": "components.trainer.training.run_fn", "train_args": "{}", "eval_args": "{}",
-                   "custom_config": json.dumps({"config": two_worker_config.to_json()})})]
+    command = [
+        sys.executable,
+        "-m",
+        "tfx.scripts.run_executor",
+        "--executor_class_path=tfx.components.trainer.executor.GenericExecutor",
+        f"--inputs={_jsonify(trainer_inputs, store)}",
+        f"--outputs={artifact_utils.jsonify_artifact_dict({'model': [model], 'model_run': [model_run]})}",
+        "--exec-properties="
+        + json.dumps(
+            {
+                "run_fn": "sentence_tfx.components.trainer.training.run_fn",
+                "train_args": "{}",
+                "eval_args": "{}",
+                "custom_config": json.dumps({"settings": two_worker_config.settings(TrainerSettings).to_json()}),
+            }
+        ),
+    ]
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={
-        **os.environ, "TF_USE_LEGACY_KERAS": "1",
-        "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})
-        for index in range(2)]
+    workers = [
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={
+                **os.environ,
+                "TF_USE_LEGACY_KERAS": "1",
+                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            },
+        )
+        for index in range(2)
+    ]
     logs = [worker.communicate(timeout=600)[0] for worker in workers]
     for index, (worker, log) in enumerate(zip(workers, logs)):
         assert worker.returncode == 0, f"worker {index} failed:\n{log[-5000:]}"

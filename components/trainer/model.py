@@ -1,10 +1,11 @@
 """The classifier over pre-tokenized ids: int32 ids → trim padding → hub encoder → pooled_output → MLP head."""
+
 import tensorflow as tf
 import tensorflow_hub as hub
 import tensorflow_text  # noqa: F401  (the encoder handle may come with text ops)
 import tf_keras
 
-from components import features
+from sentence_tfx import features
 
 ENCODER_LAYER = "sentence_encoder"
 
@@ -22,10 +23,14 @@ def token_inputs(seq_length: int) -> dict:
 
 
 def build_head(num_classes: int, hidden_units: int, dropout: float) -> tf_keras.Sequential:
-    return tf_keras.Sequential([tf_keras.layers.Dense(hidden_units, activation="relu", name="hidden"),
-                                tf_keras.layers.Dropout(dropout, name="head_dropout"),
-                                tf_keras.layers.Dense(num_classes, activation="softmax", name="probabilities")],
-                               name="head")
+    return tf_keras.Sequential(
+        [
+            tf_keras.layers.Dense(hidden_units, activation="relu", name="hidden"),
+            tf_keras.layers.Dropout(dropout, name="head_dropout"),
+            tf_keras.layers.Dense(num_classes, activation="softmax", name="probabilities"),
+        ],
+        name="head",
+    )
 
 
 def build_encoder(encoder_handle: str, trainable: bool) -> hub.KerasLayer:
@@ -36,7 +41,8 @@ def sentence_embedding(encoder: hub.KerasLayer, ids: dict, training=None) -> tf.
     return encoder(TrimPadding()(ids), training=training)["pooled_output"]
 
 
-def build_classifier(encoder: hub.KerasLayer, head: tf_keras.Sequential, seq_length: int,
-                     model_class=tf_keras.Model) -> tf_keras.Model:
+def build_classifier(
+    encoder: hub.KerasLayer, head: tf_keras.Sequential, seq_length: int, model_class=tf_keras.Model
+) -> tf_keras.Model:
     inputs = token_inputs(seq_length)
     return model_class(inputs=inputs, outputs=head(sentence_embedding(encoder, inputs)), name="classifier")

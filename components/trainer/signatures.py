@@ -7,6 +7,7 @@
 - embed: raw text → the (fine-tuned) encoder's sentence embedding
 - transform_features: serialized tf.Example → transformed features (TFMA's label preprocessing)
 """
+
 import os
 
 import tensorflow as tf
@@ -14,15 +15,14 @@ import tensorflow_transform as tft
 import tf_keras
 from tensorflow.core.protobuf import saved_model_pb2
 
-from components import features
-from components.trainer import model as classifier_model
-
-CLASSIFY_SIGNATURE = "serving_tf_example"
-CLASSIFY_INPUTS = tf.saved_model.CLASSIFY_INPUTS  # "inputs", the only input name TF Serving's Classify accepts.
+from sentence_tfx import features
+from sentence_tfx.components.trainer import model as classifier_model
+from sentence_tfx.features import CLASSIFY_INPUTS, CLASSIFY_SIGNATURE
 
 
-def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutput, label_names, seq_length: int,
-           path: str) -> None:
+def export(
+    classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutput, label_names, seq_length: int, path: str
+) -> None:
     raw_spec = tft_output.raw_feature_spec()
     serving_spec = {name: spec for name, spec in raw_spec.items() if name != features.LABEL}
     classifier.tft_layer = tft_output.transform_features_layer()  # Tracked, so its assets are saved.
@@ -30,8 +30,11 @@ def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutpu
 
     def predict(ids):
         scores = classifier(ids, training=False)
-        return {"scores": scores, "classes": tf.tile(classes[tf.newaxis], [tf.shape(scores)[0], 1]),
-                "label": tf.gather(classes, tf.argmax(scores, axis=-1))}
+        return {
+            "scores": scores,
+            "classes": tf.tile(classes[tf.newaxis], [tf.shape(scores)[0], 1]),
+            "label": tf.gather(classes, tf.argmax(scores, axis=-1)),
+        }
 
     def token_ids(transformed):
         return {name: tf.cast(transformed[name], tf.int32) for name in features.TOKEN_FEATURES}
@@ -50,8 +53,11 @@ def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutpu
         outputs = predict(token_ids(classifier.tft_layer(tf.io.parse_example(inputs, serving_spec))))
         return {key: outputs[key] for key in ("classes", "scores")}  # TF Serving's Classify allows just these.
 
-    @tf.function(input_signature=[{name: tf.TensorSpec([None, seq_length], tf.int32, name=name)
-                                   for name in features.TOKEN_FEATURES}])
+    @tf.function(
+        input_signature=[
+            {name: tf.TensorSpec([None, seq_length], tf.int32, name=name) for name in features.TOKEN_FEATURES}
+        ]
+    )
     def serve_token_ids(ids):
         return predict(ids)
 
@@ -64,9 +70,18 @@ def export(classifier: tf_keras.Model, encoder, tft_output: tft.TFTransformOutpu
     def transform_features(examples):
         return classifier.tft_layer(tf.io.parse_example(examples, raw_spec))
 
-    classifier.save(path, save_format="tf", include_optimizer=False, signatures={
-        "serving_default": serve_text, CLASSIFY_SIGNATURE: serve_tf_example,
-        "serving_token_ids": serve_token_ids, "embed": embed, "transform_features": transform_features})
+    classifier.save(
+        path,
+        save_format="tf",
+        include_optimizer=False,
+        signatures={
+            features.DEFAULT_SIGNATURE: serve_text,
+            CLASSIFY_SIGNATURE: serve_tf_example,
+            features.TOKEN_IDS_SIGNATURE: serve_token_ids,
+            features.EMBED_SIGNATURE: embed,
+            features.TRANSFORM_SIGNATURE: transform_features,
+        },
+    )
     mark_as_classification(path, CLASSIFY_SIGNATURE)
 
 

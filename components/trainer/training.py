@@ -1,4 +1,5 @@
 """run_fn: trains the classifier frozen (head on cached embeddings) or fine-tuned (two learning rates), exports it."""
+
 import logging
 import math
 import shutil
@@ -12,11 +13,11 @@ import tf_keras
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from components import features
-from components.trainer import distribution
-from components.trainer import model as classifier_model
-from components.trainer import signatures
-from pipeline.configs import PipelineConfig
+from sentence_tfx import features
+from sentence_tfx.components.trainer import distribution
+from sentence_tfx.components.trainer import model as classifier_model
+from sentence_tfx.components.trainer import signatures
+from sentence_tfx.config import TrainerSettings
 
 log = logging.getLogger(__name__)
 EMBEDDING_BATCH_SIZE = 128  # Inference only: larger than a training batch, small enough for long texts.
@@ -55,8 +56,8 @@ class TwoRateClassifier(tf_keras.Model):
             scores = self(ids, training=True)
             loss = self.compiled_loss(labels, scores, regularization_losses=self.losses)
         gradients = tape.gradient(loss, encoder_variables + head_variables)
-        self.encoder_optimizer.apply_gradients(zip(gradients[:len(encoder_variables)], encoder_variables))
-        self.optimizer.apply_gradients(zip(gradients[len(encoder_variables):], head_variables))
+        self.encoder_optimizer.apply_gradients(zip(gradients[: len(encoder_variables)], encoder_variables))
+        self.optimizer.apply_gradients(zip(gradients[len(encoder_variables) :], head_variables))
         self.compiled_metrics.update_state(labels, scores)
         return {metric.name: metric.result() for metric in self.metrics}
 
@@ -71,11 +72,21 @@ def _shard_by_example(dataset: tf.data.Dataset) -> tf.data.Dataset:
 
 def _dataset(fn_args, files, tft_output, batch_size: int, shuffle: bool, epochs: int | None = 1) -> tf.data.Dataset:
     dataset = fn_args.data_accessor.tf_dataset_factory(
-        files, tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=features.LABEL_INDEX,
-                                              shuffle=shuffle, shuffle_seed=SHUFFLE_SEED, num_epochs=epochs),
-        tft_output.transformed_metadata.schema)
-    return _shard_by_example(dataset.map(lambda batch, labels: (
-        {name: tf.cast(batch[name], tf.int32) for name in features.TOKEN_FEATURES}, labels)))
+        files,
+        tfxio.TensorFlowDatasetOptions(
+            batch_size=batch_size,
+            label_key=features.LABEL_INDEX,
+            shuffle=shuffle,
+            shuffle_seed=SHUFFLE_SEED,
+            num_epochs=epochs,
+        ),
+        tft_output.transformed_metadata.schema,
+    )
+    return _shard_by_example(
+        dataset.map(
+            lambda batch, labels: ({name: tf.cast(batch[name], tf.int32) for name in features.TOKEN_FEATURES}, labels)
+        )
+    )
 
 
 def embed_dataset(encoder, dataset, split: str, batch_size: int):
@@ -94,15 +105,16 @@ def embed_dataset(encoder, dataset, split: str, batch_size: int):
     embed = tf.function(lambda batch: classifier_model.sentence_embedding(encoder, batch, training=False))
     embeddings, started = None, time.monotonic()
     for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
+        rows = order[start : start + batch_size]
         vectors = embed({name: tf.constant(value[rows]) for name, value in ids.items()}).numpy()
         if embeddings is None:
             embeddings = np.zeros((len(order), vectors.shape[1]), np.float32)
         embeddings[rows] = vectors
         done = start + len(rows)
         if (start // batch_size) % 100 == 99 or done == len(order):
-            log.info("embedding %s: %d/%d examples, %.0f/s", split, done, len(order),
-                     done / (time.monotonic() - started))
+            log.info(
+                "embedding %s: %d/%d examples, %.0f/s", split, done, len(order), done / (time.monotonic() - started)
+            )
     return embeddings, np.concatenate(labels)
 
 
@@ -115,74 +127,94 @@ def frozen_head_epochs(examples: int, batch_size: int) -> int:
     return min(max(math.ceil(FROZEN_HEAD_UPDATES / math.ceil(examples / batch_size)), fewest), most)
 
 
-def _train_frozen(config, fn_args, tft_output, encoder, head, callbacks):
+def _train_frozen(settings, fn_args, tft_output, encoder, head, callbacks):
     """The encoder runs once per example; only the head trains, for all epochs, on the cached embeddings.
 
     With several workers each one embeds all the data (the encoder pass is not split) and the head's batches are."""
+
     def embed(files, split):
-        return embed_dataset(encoder, _dataset(fn_args, files, tft_output, 1024, shuffle=False), split,
-                             batch_size=EMBEDDING_BATCH_SIZE)
+        return embed_dataset(
+            encoder, _dataset(fn_args, files, tft_output, 1024, shuffle=False), split, batch_size=EMBEDDING_BATCH_SIZE
+        )
 
     train_x, train_y = embed(fn_args.train_files, "train")
     eval_x, eval_y = embed(fn_args.eval_files, "eval")
-    epochs = config.epochs or frozen_head_epochs(len(train_y), config.batch_size)
+    epochs = settings.epochs or frozen_head_epochs(len(train_y), settings.batch_size)
     log.info("training the head on %d cached embeddings for %d epochs", len(train_y), epochs)
-    _compile(head, tf_keras.optimizers.Adam(config.head_learning_rate))
+    _compile(head, tf_keras.optimizers.Adam(settings.head_learning_rate))
 
     def batches(x, y, shuffle):
         dataset = tf.data.Dataset.from_tensor_slices((x, y))
         dataset = dataset.shuffle(len(y), seed=SHUFFLE_SEED, reshuffle_each_iteration=True) if shuffle else dataset
-        return _shard_by_example(dataset.batch(config.batch_size))
+        return _shard_by_example(dataset.batch(settings.batch_size))
 
-    head.fit(batches(train_x, train_y, shuffle=True), epochs=epochs,
-             validation_data=batches(eval_x, eval_y, shuffle=False), callbacks=callbacks, verbose=2)
+    head.fit(
+        batches(train_x, train_y, shuffle=True),
+        epochs=epochs,
+        validation_data=batches(eval_x, eval_y, shuffle=False),
+        callbacks=callbacks,
+        verbose=2,
+    )
 
 
-def _train_finetune(config, fn_args, tft_output, encoder, head, callbacks):
-    train_size = sum(int(tf.size(labels)) for _, labels in _dataset(
-        fn_args, fn_args.train_files, tft_output, 1024, shuffle=False))
-    epoch_steps = math.ceil(train_size / config.batch_size)
-    total_steps = min(config.epochs * epoch_steps, config.max_train_steps or math.inf)
+def _train_finetune(settings, fn_args, tft_output, encoder, head, callbacks):
+    train_size = sum(
+        int(tf.size(labels)) for _, labels in _dataset(fn_args, fn_args.train_files, tft_output, 1024, shuffle=False)
+    )
+    epoch_steps = math.ceil(train_size / settings.batch_size)
+    total_steps = min(settings.epochs * epoch_steps, settings.max_train_steps or math.inf)
     epochs = math.ceil(total_steps / epoch_steps)
     steps_per_epoch = max(total_steps // epochs, 1)  # Equal Keras epochs, never past the cap...
     total_steps = epochs * steps_per_epoch  # ... and the schedule ends exactly with the last one.
-    warmup = int(config.warmup_fraction * total_steps)
-    log.info("fine-tuning: %d examples, %d steps (%d warm-up), batch %d", train_size, total_steps, warmup,
-             config.batch_size)
+    warmup = int(settings.warmup_fraction * total_steps)
+    log.info(
+        "fine-tuning: %d examples, %d steps (%d warm-up), batch %d",
+        train_size,
+        total_steps,
+        warmup,
+        settings.batch_size,
+    )
 
     def adamw(peak):
-        optimizer = tf_keras.optimizers.AdamW(WarmupLinearDecay(peak, total_steps, warmup),
-                                              weight_decay=config.weight_decay)
+        optimizer = tf_keras.optimizers.AdamW(
+            WarmupLinearDecay(peak, total_steps, warmup), weight_decay=settings.weight_decay
+        )
         optimizer.exclude_from_weight_decay(var_names=["bias", "layer_norm", "LayerNorm"])
         return optimizer
 
-    trainable = classifier_model.build_classifier(encoder, head, config.seq_length, model_class=TwoRateClassifier)
-    _compile(trainable, adamw(config.head_learning_rate))
-    trainable.encoder_optimizer = adamw(config.encoder_learning_rate)
-    trainable.fit(_dataset(fn_args, fn_args.train_files, tft_output, config.batch_size, shuffle=True, epochs=None),
-                  steps_per_epoch=steps_per_epoch, epochs=epochs,
-                  validation_data=_dataset(fn_args, fn_args.eval_files, tft_output, config.batch_size,
-                                           shuffle=False),
-                  callbacks=callbacks, verbose=2)
+    trainable = classifier_model.build_classifier(encoder, head, settings.seq_length, model_class=TwoRateClassifier)
+    _compile(trainable, adamw(settings.head_learning_rate))
+    trainable.encoder_optimizer = adamw(settings.encoder_learning_rate)
+    trainable.fit(
+        _dataset(fn_args, fn_args.train_files, tft_output, settings.batch_size, shuffle=True, epochs=None),
+        steps_per_epoch=steps_per_epoch,
+        epochs=epochs,
+        validation_data=_dataset(fn_args, fn_args.eval_files, tft_output, settings.batch_size, shuffle=False),
+        callbacks=callbacks,
+        verbose=2,
+    )
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    """TFX Trainer entry point; the PipelineConfig arrives as JSON in custom_config["config"]."""
-    config = PipelineConfig.from_json(fn_args.custom_config["config"])
-    strategy = distribution.create_strategy(config.distribution)
+    """TFX Trainer entry point; TrainerSettings arrive as JSON in custom_config["settings"]."""
+    settings = TrainerSettings.from_json(fn_args.custom_config["settings"])
+    strategy = distribution.create_strategy(settings.distribution)
     chief = distribution.is_chief(strategy)
     scratch = None if chief else tempfile.mkdtemp(prefix="sentence-tfx-worker-")  # Workers save, but not for keeps.
     model_dir = fn_args.serving_model_dir if chief else f"{scratch}/model"
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     with strategy.scope():
-        encoder = classifier_model.build_encoder(config.encoder_handle, trainable=config.mode == "finetune")
-        head = classifier_model.build_head(len(config.label_names), config.hidden_units, config.dropout)
-        callbacks = [tf_keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir if chief else f"{scratch}/logs",
-                                                    update_freq="epoch")]
-        train = _train_finetune if config.mode == "finetune" else _train_frozen
-        train(config, fn_args, tft_output, encoder, head, callbacks)
-        classifier = classifier_model.build_classifier(encoder, head, config.seq_length)
-    signatures.export(classifier, encoder, tft_output, config.label_names, config.seq_length, model_dir)
+        encoder = classifier_model.build_encoder(settings.encoder_handle, trainable=settings.mode == "finetune")
+        head = classifier_model.build_head(len(settings.label_names), settings.hidden_units, settings.dropout)
+        callbacks = [
+            tf_keras.callbacks.TensorBoard(
+                log_dir=fn_args.model_run_dir if chief else f"{scratch}/logs", update_freq="epoch"
+            )
+        ]
+        train = _train_finetune if settings.mode == "finetune" else _train_frozen
+        train(settings, fn_args, tft_output, encoder, head, callbacks)
+        classifier = classifier_model.build_classifier(encoder, head, settings.seq_length)
+    signatures.export(classifier, encoder, tft_output, settings.label_names, settings.seq_length, model_dir)
     if not chief:
         shutil.rmtree(scratch, ignore_errors=True)
         distribution.wait_for_chief_export(fn_args.serving_model_dir)

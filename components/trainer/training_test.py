@@ -1,12 +1,13 @@
 """Training pieces on the tiny encoder: the learning-rate schedule, two learning rates, padding trimming."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_hub as hub
 import tf_keras
 
-from components.trainer import model as classifier_model
-from components.trainer.training import TwoRateClassifier, WarmupLinearDecay
+from sentence_tfx.components.trainer import model as classifier_model
+from sentence_tfx.components.trainer.training import TwoRateClassifier, WarmupLinearDecay
 
 
 def test_warmup_then_linear_decay_to_zero():
@@ -17,8 +18,9 @@ def test_warmup_then_linear_decay_to_zero():
 
 @pytest.fixture
 def ids(tiny_export):
-    packed = hub.KerasLayer(str(tiny_export / "preprocessor"))(tf.constant(
-        ["a good movie", "the worst film of the year", "fun", "not good at all"]))
+    packed = hub.KerasLayer(str(tiny_export / "preprocessor"))(
+        tf.constant(["a good movie", "the worst film of the year", "fun", "not good at all"])
+    )
     return {name: tf.cast(value, tf.int32) for name, value in packed.items()}
 
 

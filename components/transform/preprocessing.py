@@ -3,26 +3,27 @@
 The same graph is embedded in the exported model (TFTransformOutput.transform_features_layer), so serving tokenizes
 exactly as training did.
 """
+
 import tensorflow as tf
 import tensorflow_hub as hub
 import tensorflow_text  # noqa: F401  (registers the preprocessor's ops in this process and in Beam workers)
 
-from components import features
-from pipeline.configs import PipelineConfig
+from sentence_tfx import features
+from sentence_tfx.config import TransformSettings
 
 
 def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
-    """The PipelineConfig arrives as JSON in custom_config["config"]."""
-    config = PipelineConfig.from_json(custom_config["config"])
-    preprocessor = hub.load(config.preprocessor_handle)
-    seq_length = config.seq_length
+    """TransformSettings arrive as JSON in custom_config["settings"]."""
+    settings = TransformSettings.from_json(custom_config["settings"])
+    preprocessor = hub.load(settings.preprocessor_handle)
+    seq_length = settings.seq_length
     text = _single_value(inputs[features.TEXT])
     tokens = preprocessor.tokenize(text)
     packed = preprocessor.bert_pack_inputs([tokens], seq_length=tf.constant(seq_length))
     outputs = {name: tf.cast(packed[name], tf.int64) for name in features.TOKEN_FEATURES}
     wordpieces = tokens.merge_dims(-2, -1).row_lengths()
     outputs[features.TRUNCATED] = tf.cast(wordpieces > seq_length - 2, tf.int64)
-    outputs[features.LABEL_INDEX] = _label_index(_single_value(inputs[features.LABEL]), config.label_names)
+    outputs[features.LABEL_INDEX] = _label_index(_single_value(inputs[features.LABEL]), settings.label_names)
     return outputs
 
 
@@ -30,8 +31,9 @@ def _label_index(labels: tf.Tensor, label_names) -> tf.Tensor:
     """Index of each label in label_names, -1 if absent. A comparison, not a lookup table: a table made inside the
     traced function would be re-initialized on every serving call."""
     matches = tf.equal(labels[:, tf.newaxis], tf.constant(list(label_names))[tf.newaxis, :])
-    return tf.where(tf.reduce_any(matches, axis=1), tf.argmax(tf.cast(matches, tf.int64), axis=1),
-                    tf.constant(-1, tf.int64))
+    return tf.where(
+        tf.reduce_any(matches, axis=1), tf.argmax(tf.cast(matches, tf.int64), axis=1), tf.constant(-1, tf.int64)
+    )
 
 
 def _single_value(feature: tf.SparseTensor) -> tf.Tensor:

@@ -1,0 +1,24 @@
+"""sentence-tfx: sentence-transformer text classifiers, trained, validated and served with TFX.
+
+Packages: `config` and `features` (leaf modules every other one may import), `components` (the TFX stages),
+`pipeline` (assembly, runners, CLI), `encoder` (the sentence-transformer converter), `serving` (the model server),
+`schemas` (the curated schema). Imports flow one way: pipeline → components → encoder/schemas → config/features;
+serving imports only the leaf modules.
+
+tensorflow_hub's KerasLayer only works with Keras 2 (tf_keras), so the legacy Keras switch is set here, before any
+TensorFlow import that goes through this package.
+"""
+
+import os
+
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+
+
+def __getattr__(name):
+    """sentence_tfx.ValidationReport, imported on first use: Kubeflow V2 containers resolve the custom artifact type
+    from its TYPE_NAME "sentence_tfx.ValidationReport"; a lazy import keeps `import sentence_tfx` free of TensorFlow."""
+    if name == "ValidationReport":
+        from sentence_tfx.components.data_validation.gate import ValidationReport
+
+        return ValidationReport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
