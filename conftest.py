@@ -1,6 +1,6 @@
 """Shared test fixtures: the tiny test encoder (seconds) and the real all-MiniLM-L6-v2 export (cached)."""
 
-import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import sentence_tfx.keras2  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import pytest
 
 TINY_SEQ_LENGTH = 16

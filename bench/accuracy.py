@@ -14,7 +14,7 @@ import logging
 import time
 from pathlib import Path
 
-import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import sentence_tfx.keras2  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from tfx import v1 as tfx
 
 from sentence_tfx.components.trainer.training import FROZEN_HEAD_UPDATES

@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import sentence_tfx.keras2  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import numpy as np
 import tensorflow as tf
 import tensorflow_hub as hub

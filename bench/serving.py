@@ -32,7 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-import sentence_tfx  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import sentence_tfx.keras2  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
 MODEL_NAME = "bench"
 BATCH = 32

@@ -12,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import sentence_tfx.keras2  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import tensorflow as tf
 import tensorflow_text  # noqa: F401
 from tokenizers import Tokenizer

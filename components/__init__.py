@@ -3,3 +3,5 @@
 Stages import the leaf modules (`sentence_tfx.config`, `sentence_tfx.features`), the encoder converter and the
 schemas, never `sentence_tfx.pipeline`.
 """
+
+from sentence_tfx import keras2  # noqa: F401  (Keras 2 before TensorFlow loads)

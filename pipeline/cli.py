@@ -13,7 +13,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING lines drown the CLI's own output.
 warnings.filterwarnings("ignore", category=FutureWarning, module="google.api_core")  # Python 3.10 notice, per import.
 
-import sentence_tfx  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import sentence_tfx.keras2  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from sentence_tfx.config import DISTRIBUTIONS, FORMATS, MODES  # noqa: E402
 from sentence_tfx.errors import InputError  # noqa: E402
 

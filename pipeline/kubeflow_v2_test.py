@@ -89,7 +89,7 @@ def test_the_spec_runs_every_component_in_the_image_with_its_executor(remote_dat
         args = container["args"]
         assert args[args.index("--executor_class_path") + 1] == executor_class, component
         assert "--runner=DataflowRunner" in args and "--region=europe-west1" in args, component
-        assert "--beam_plugins=sentence_tfx" in args, component
+        assert "--beam_plugins=sentence_tfx.keras2" in args, component
     assert "ValidationGate" in tasks["Transform"]["dependentTasks"]  # Bad data stops the run before Transform.
     trainer_config = json.loads(
         json.loads(

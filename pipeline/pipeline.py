@@ -33,7 +33,7 @@ from sentence_tfx.config import (
 log = logging.getLogger(__name__)
 # Beam workers that start through sdk_worker_main (Dataflow, Flink, Spark containers) import this first; it sets
 # TF_USE_LEGACY_KERAS before TensorFlow loads, which the Evaluator's Keras model needs.
-BEAM_WORKER_PLUGIN = "--beam_plugins=sentence_tfx"
+BEAM_WORKER_PLUGIN = "--beam_plugins=sentence_tfx.keras2"
 PROJECT_SETUP_FILE = Path(__file__).resolve().parents[1] / "setup.py"  # Present in a source checkout.
 _DEPENDENCY_FLAGS = (
     "--setup_file",

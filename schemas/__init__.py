@@ -1,5 +1,7 @@
 """Curated TFDV schemas, completed per run (the label vocabulary) by the CuratedSchemaGen component."""
 
+from sentence_tfx import keras2  # noqa: F401  (Keras 2 before TensorFlow loads)
+
 import json
 import os
 from collections.abc import Sequence

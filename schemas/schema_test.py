@@ -1,6 +1,6 @@
 """write_schema: the curated schema with the run's labels, readable the way TFX reads it; bad label lists refused."""
 
-import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import sentence_tfx.keras2  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import pytest
 from tfx.utils import io_utils
 

@@ -2,16 +2,12 @@
 
 Packages: `config` and `features` (leaf modules every other one may import), `components` (the TFX stages),
 `pipeline` (assembly, runners, CLI), `encoder` (the sentence-transformer converter), `serving` (the model server),
-`schemas` (the curated schema). Imports flow one way: pipeline → components → encoder/schemas → config/features;
-serving imports only the leaf modules.
+`schemas` (the curated schema). Imports flow one way: pipeline → components → encoder/schemas → the leaf modules
+(config, features, errors, keras2); serving imports only the leaf modules.
 
-tensorflow_hub's KerasLayer only works with Keras 2 (tf_keras), so the legacy Keras switch is set here, before any
-TensorFlow import that goes through this package.
+Keras 2 (tf_keras), which tensorflow_hub's KerasLayer needs, is selected by `sentence_tfx.keras2`, imported first by
+the packages that use Keras; this package itself sets nothing, so the model server loads no Keras 2.
 """
-
-import os
-
-os.environ["TF_USE_LEGACY_KERAS"] = "1"
 
 
 def __getattr__(name):

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import sentence_tfx.keras2  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from conftest import TINY_SEQ_LENGTH
 
 MODEL_NAME = "sentiment"

@@ -4,6 +4,7 @@ functions included), and by importing each package in a fresh interpreter and lo
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-LEAVES = ("sentence_tfx.config", "sentence_tfx.features", "sentence_tfx.errors")
+LEAVES = ("sentence_tfx.config", "sentence_tfx.features", "sentence_tfx.errors", "sentence_tfx.keras2")
 # Subpackage → the project packages its (non-test) modules may import, besides the leaf modules and itself.
 ALLOWED = {
     "sentence_tfx": set(),
@@ -54,8 +55,10 @@ def test_each_folder_imports_only_what_lies_below_it(folder):
 
 
 def _modules_after_import(*modules: str) -> set[str]:
+    """sys.modules of a fresh interpreter after importing `modules`, with the Keras switch unset (as in a new shell)."""
     code = f"import json, sys\nfor m in {list(modules)!r}: __import__(m)\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/", env=env)
     return set(json.loads(out.stdout.splitlines()[-1]))
 
 

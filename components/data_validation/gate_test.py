@@ -1,6 +1,6 @@
 """The gate: readable reasons from real TFDV anomalies, and a real TFX run that passes clean data and stops bad data."""
 
-import sentence_tfx  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+import sentence_tfx.keras2  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 import re
 from pathlib import Path
 
