@@ -11,6 +11,8 @@ from ml_metadata.proto import metadata_store_pb2
 from sentence_tfx.pipeline import cli, metadata
 from sentence_tfx.config import PipelineConfig
 
+pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
+
 AIRFLOW_VENV = Path(os.environ.get("SENTENCE_TFX_AIRFLOW_VENV", Path(__file__).resolve().parents[1] / ".venv-airflow"))
 AIRFLOW = AIRFLOW_VENV / "bin" / "airflow"
 

@@ -10,6 +10,8 @@ from ml_metadata.proto import metadata_store_pb2
 from sentence_tfx.pipeline import cli, metadata, results
 from sentence_tfx.config import PipelineConfig
 
+pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
+
 
 def test_mysql_address_and_password_from_the_environment(monkeypatch):
     monkeypatch.setenv(metadata.PASSWORD_VARIABLE, "s3cret")

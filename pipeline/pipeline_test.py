@@ -16,6 +16,8 @@ from tfx import v1 as tfx
 from sentence_tfx.pipeline import cli, pipeline, results
 from sentence_tfx.config import PipelineConfig
 
+pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
+
 TEXTS = ["a gripping , beautifully acted film", "a tedious , joyless mess", "who directed it ?"]
 
 
@@ -179,7 +181,6 @@ CACHEABLE = (
 )
 
 
-@pytest.mark.slow
 def test_a_second_identical_run_reuses_the_data_steps(tiny_pipeline_config, tmp_path):
     """TFX caching (on by default): the rerun takes ExampleGen ... Transform from the first run's outputs."""
     config = tiny_pipeline_config(tmp_path)
@@ -202,7 +203,6 @@ def test_a_second_identical_run_reuses_the_data_steps(tiny_pipeline_config, tmp_
     assert os.listdir(transform_outputs["transformed_examples"][0].uri)  # The reused artifact is the first run's.
 
 
-@pytest.mark.slow
 def test_no_cache_reruns_every_step(tiny_pipeline_config, tmp_path):
     config = dataclasses.replace(tiny_pipeline_config(tmp_path), enable_cache=False)
     for _ in range(2):

@@ -13,6 +13,8 @@ from ml_metadata.proto import metadata_store_pb2
 
 from sentence_tfx.pipeline import beam_services, pipeline, results, runners
 
+pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
+
 DEPLOY_BEAM = Path(__file__).resolve().parents[1] / "deploy" / "beam"
 
 

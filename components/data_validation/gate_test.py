@@ -105,6 +105,7 @@ def _run_pipeline(root, rows_by_split):
     return root / "pipeline" / "ValidationGate"
 
 
+@pytest.mark.slow
 def test_pipeline_passes_clean_data_and_leaves_the_report(tmp_path):
     gate_dir = _run_pipeline(tmp_path, {"train": CLEAN, "eval": CLEAN[:8]})
     (report,) = (gate_dir / "report").iterdir()
@@ -115,6 +116,7 @@ def test_pipeline_passes_clean_data_and_leaves_the_report(tmp_path):
     assert not (gate_dir / "rejected").exists()
 
 
+@pytest.mark.slow
 def test_pipeline_stops_on_bad_data_with_reasons_and_a_report_that_survives(tmp_path):
     with pytest.raises(gate.AnomaliesFoundError) as stopped:
         _run_pipeline(tmp_path, {"train": CLEAN, "eval": BAD})
