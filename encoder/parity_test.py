@@ -75,9 +75,30 @@ def test_embeddings_match_sentence_transformers_through_hub_keras_layer(minilm_e
             for batch in tf.split(sentences, 10)
         ]
     )
+    _assert_matches(ours, expected, "encoder")
+    assert preprocess(sentences[:2])["input_word_ids"].shape == (2, 128)  # The export's default length.
+
+
+def test_sentence_encoder_matches_sentence_transformers_from_dict_and_from_ids(minilm_export, fixture):
+    expected = np.load(TESTDATA / "minilm_parity_embeddings.npy")
+    loaded = hub.load(str(minilm_export / "preprocessor"))
+    encode = hub.KerasLayer(str(minilm_export / "sentence_encoder"), trainable=True)
+    packed = [
+        loaded.bert_pack_inputs([loaded.tokenize(batch)], seq_length=fixture["max_seq_length"])
+        for batch in tf.split(tf.constant(fixture["sentences"]), 10)
+    ]
+    _assert_matches(np.concatenate([encode(p, training=False) for p in packed]), expected, "sentence_encoder, dict")
+    # From ids alone the mask is ids != [PAD]: it differs from HF's only where a text itself types "[PAD]".
+    from_ids = np.concatenate([encode(p["input_word_ids"], training=False) for p in packed])
+    word_ids, mask = (np.concatenate([p[name] for p in packed]) for name in ("input_word_ids", "input_mask"))
+    typed_pad = ((word_ids == 0) & (mask == 1)).any(axis=1)
+    assert [fixture["sentences"][i] for i in np.flatnonzero(typed_pad)] == ["[PAD] padding [PAD]"]
+    _assert_matches(from_ids[~typed_pad], expected[~typed_pad], "sentence_encoder, ids")
+
+
+def _assert_matches(ours, expected, what):
     max_abs_diff = float(np.abs(ours - expected).max())
     cosine = (ours * expected).sum(1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(expected, axis=1))
-    print(f"parity over {len(ours)} sentences: max |diff| {max_abs_diff:.2e}, min cosine {cosine.min():.8f}")
+    print(f"{what}: parity over {len(ours)} sentences: max |diff| {max_abs_diff:.2e}, min cosine {cosine.min():.8f}")
     assert max_abs_diff <= MAX_ABS_DIFF
     assert cosine.min() >= MIN_COSINE
-    assert preprocess(sentences[:2])["input_word_ids"].shape == (2, 128)  # The export's default length.

@@ -7,7 +7,7 @@ import tensorflow_text as text
 from sentence_tfx.encoder import serving_ops
 
 
-@pytest.mark.parametrize("part", ["preprocessor", "encoder"])
+@pytest.mark.parametrize("part", ["preprocessor", "encoder", "sentence_encoder"])
 def test_tiny_export_is_servable_by_stock_tf_serving(tiny_export, part):
     ops = serving_ops.saved_model_ops(tiny_export / part)
     assert "StatefulPartitionedCall" in ops or "PartitionedCall" in ops  # The functions' bodies were read too.
@@ -15,7 +15,7 @@ def test_tiny_export_is_servable_by_stock_tf_serving(tiny_export, part):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("part", ["preprocessor", "encoder"])
+@pytest.mark.parametrize("part", ["preprocessor", "encoder", "sentence_encoder"])
 def test_minilm_export_is_servable_by_stock_tf_serving(minilm_export, part):
     assert serving_ops.unservable_ops(minilm_export / part) == set()
 

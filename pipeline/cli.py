@@ -30,10 +30,13 @@ def _export_encoder(args: argparse.Namespace) -> int:
         f"encoder:      {Path(args.out) / 'encoder'}  (embedding dim {info['embedding_dim']}, pooling "
         f"{'+'.join(info['pooling_modes'])}{', L2-normalized' if info['normalize'] else ''})"
     )
+    print(f"sentence_encoder: {Path(args.out) / 'sentence_encoder'}  (embedding tensor, for your own Keras model)")
     return 0
 
 
 def _embed(args: argparse.Namespace) -> int:
+    import json
+
     import numpy as np
     import tensorflow as tf
     import tensorflow_hub as hub
@@ -47,6 +50,20 @@ def _embed(args: argparse.Namespace) -> int:
     inputs = preprocess(tf.constant(args.texts))
     embeddings = encode(inputs)["pooled_output"].numpy()
     lengths = inputs["input_mask"].numpy().sum(axis=1)
+    if args.json:
+        ids = [row[:length].tolist() for row, length in zip(inputs["input_word_ids"].numpy(), lengths)]
+        print(
+            json.dumps(
+                {
+                    "encoder": str(encoder_dir),
+                    "texts": args.texts,
+                    "ids": ids,
+                    "lengths": lengths.tolist(),
+                    "embeddings": embeddings.tolist(),
+                }
+            )
+        )
+        return 0
     print(f"encoder {encoder_dir}: {embeddings.shape[1]}-dim embeddings")
     for index, (text, length, vector) in enumerate(zip(args.texts, lengths, embeddings)):
         print(f"[{index}] {length:3d} tokens  |v|={np.linalg.norm(vector):.4f}  {text}")
@@ -212,8 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     export_parser = commands.add_parser(
         "export-encoder",
         help="convert a sentence-transformers model into TF Hub-style SavedModels",
-        description="Writes OUT/preprocessor (strings → input_word_ids/input_mask/input_type_ids) and "
-        "OUT/encoder (those → pooled_output sentence embedding), both loadable with hub.KerasLayer.",
+        description="Writes OUT/preprocessor (strings → input_word_ids/input_mask/input_type_ids), "
+        "OUT/encoder (those → pooled_output sentence embedding) and OUT/sentence_encoder (those, or input_word_ids "
+        "alone → the embedding as one tensor), all loadable with hub.KerasLayer.",
     )
     export_parser.add_argument("--out", required=True, help="output directory")
     export_parser.add_argument(
@@ -230,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     embed_parser.add_argument("texts", nargs="+", metavar="TEXT")
     embed_parser.add_argument(
         "--encoder", metavar="DIR", help="an export-encoder output directory (default: the cached all-MiniLM-L6-v2)"
+    )
+    embed_parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object instead: texts, token ids (without padding), lengths, embeddings",
     )
     embed_parser.set_defaults(handler=_embed)
 
