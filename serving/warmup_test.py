@@ -80,7 +80,7 @@ def test_files_tf_serving_would_refuse_are_refused(tmp_path):
     record = warmup.requests_for(TEXTS[:1])[0]
     with pytest.raises(ValueError, match="1001 warm-up records; TF Serving reads at most 1000"):
         warmup.write(tmp_path, [record] * 1001)
-    path = warmup.warmup_path(tmp_path)
+    path = warmup.write(tmp_path, [record])
     with tf.io.TFRecordWriter(path) as writer:
         for _ in range(1001):
             writer.write(record.SerializeToString())
