@@ -119,10 +119,11 @@ def _run(args: argparse.Namespace) -> int:
         f"blessed: {'yes' if summary.blessed else 'no'} (accuracy ≥ {config.min_accuracy} and no regression "
         f"against the latest blessed model)"
     )
+    print(f"serving check: {'failed: ' + summary.serving_check_failure if summary.serving_check_failure else 'passed'}")
     print(f"pushed:  {summary.pushed_to or 'nothing (not blessed)'}")
     print(f"data validation report: {summary.validation_report}")
     print(f"TensorBoard logs:       {summary.tensorboard_dir}")
-    return EXIT_PUSHED if summary.blessed else EXIT_NOT_BLESSED
+    return EXIT_PUSHED if summary.blessed and not summary.serving_check_failure else EXIT_NOT_BLESSED
 
 
 def _compile(args: argparse.Namespace) -> int:

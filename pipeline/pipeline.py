@@ -1,7 +1,8 @@
 """create_pipeline(config): the whole TFX pipeline, from labelled text files to a pushed, blessed SavedModel.
 
 ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate → Transform → Trainer
-→ Evaluator (baseline: latest blessed model) → Pusher.
+→ Evaluator (baseline: latest blessed model) → ServingCheck (the model server loads it and answers its warm-up
+requests) → Pusher.
 """
 
 import dataclasses
@@ -19,6 +20,7 @@ from sentence_tfx.components.evaluator.component import create_evaluator
 from sentence_tfx.components.example_gen import text_formats
 from sentence_tfx.components.example_gen.component import create_example_gen
 from sentence_tfx.components.pusher.component import create_pusher
+from sentence_tfx.components.serving_check.component import ServingCheck
 from sentence_tfx.components.trainer.component import create_trainer
 from sentence_tfx.components.transform.component import create_transform
 from sentence_tfx.pipeline import metadata
@@ -113,7 +115,14 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         schema_gen.outputs["schema"],
     )
     baseline, evaluator = create_evaluator(config.settings(EvaluatorSettings), examples, trainer.outputs["model"])
-    pusher = create_pusher(config.serving_dir, trainer.outputs["model"], evaluator.outputs["blessing"])
+    serving_check = ServingCheck(model=trainer.outputs["model"])
+    serving_check.add_upstream_node(evaluator)  # Where TFX puts InfraValidator: after evaluation.
+    pusher = create_pusher(
+        config.serving_dir,
+        trainer.outputs["model"],
+        evaluator.outputs["blessing"],
+        infra_blessing=serving_check.outputs["blessing"],
+    )
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
@@ -127,6 +136,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             trainer,
             baseline,
             evaluator,
+            serving_check,
             pusher,
         ],
         metadata_connection_config=metadata.connection_config(config),

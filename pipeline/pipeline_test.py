@@ -11,10 +11,12 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 from tfx import v1 as tfx
 
 from sentence_tfx.pipeline import cli, pipeline, results
 from sentence_tfx.config import PipelineConfig
+from sentence_tfx.serving import warmup
 
 pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
 
@@ -30,6 +32,7 @@ EXPECTED_OUTPUTS = {
     "Transform": ["transform_graph", "transformed_examples", "post_transform_stats"],
     "Trainer": ["model", "model_run"],
     "Evaluator": ["evaluation", "blessing"],
+    "ServingCheck": ["blessing"],
     "Pusher": ["pushed_model"],
 }
 
@@ -52,6 +55,7 @@ def test_run_summary_reports_metrics_blessing_and_push(frozen_run):
     assert 0.0 <= summary.metrics["sparse_categorical_accuracy"] <= 1.0
     assert {"precision[0]", "recall[1]", "auc[1]"} <= summary.metrics.keys()
     assert summary.blessed and summary.pushed_to
+    assert summary.serving_check_failure == ""
     assert Path(summary.pushed_to).parent == Path(frozen_run.serving_dir)
     assert Path(summary.pushed_to).name.isdigit()  # TF Serving's <base>/<version>/ layout.
     assert 0.0 < summary.truncated_share < 1.0  # 16 tokens cut some SST-2 sentences, not all.
@@ -103,6 +107,41 @@ def test_pushed_model_answers_raw_text_like_the_trained_model(frozen_run):
     np.testing.assert_allclose(np.linalg.norm(embedding, axis=1), 1.0, atol=1e-5)
 
 
+def test_the_model_carries_warmup_requests_with_eval_texts(frozen_run):
+    """TF Serving's format, parsed with its own protos: Predict on serving_default, Classify on the classify
+    signature, real texts of the eval split; pushed with the model, and replayed by the serving check."""
+    summary = results.summarize_run(frozen_run)
+    warmup_file = Path("assets.extra", "tf_serving_warmup_requests")
+    path = Path(summary.pushed_to) / warmup_file
+    logs = [
+        prediction_log_pb2.PredictionLog.FromString(record)
+        for record in tf.data.TFRecordDataset(str(path)).as_numpy_iterator()
+    ]
+    assert 0 < len(logs) <= 1000
+    assert path.read_bytes() == (Path(summary.model_dir) / "Format-Serving" / warmup_file).read_bytes()
+    eval_texts = {line.split("\t")[0].encode() for line in Path(frozen_run.eval_data).read_text().splitlines()[1:]}
+    predicted = [
+        tf.make_ndarray(log.predict_log.request.inputs["text"]).tolist() for log in logs if log.HasField("predict_log")
+    ]
+    classified = [
+        [
+            example.features.feature["text"].bytes_list.value[0]
+            for example in log.classify_log.request.input.example_list.examples
+        ]
+        for log in logs
+        if log.HasField("classify_log")
+    ]
+    assert predicted == classified and {len(batch) for batch in predicted} == {1, 32}
+    assert {text for batch in predicted for text in batch} <= eval_texts
+    signatures = {
+        log.predict_log.request.model_spec.signature_name or log.classify_log.request.model_spec.signature_name
+        for log in logs
+    }
+    assert signatures == {"serving_default", "serving_tf_example"}
+    _, check = results.latest_outputs(results.open_store(frozen_run), frozen_run.pipeline_name, "ServingCheck")
+    assert check["blessing"][0].custom_properties["warmup_requests"].int_value == len(logs)
+
+
 def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, capsys):
     train = sst2_sample("train", 64)
     code = cli.main(
@@ -130,8 +169,28 @@ def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, cap
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "blessed: yes" in out and "sparse_categorical_accuracy" in out
+    assert "blessed: yes" in out and "sparse_categorical_accuracy" in out and "serving check: passed" in out
     assert len(os.listdir(tmp_path / "serving")) == 1
+
+
+@pytest.mark.slow
+def test_a_model_that_fails_its_serving_check_is_not_pushed_and_the_run_says_why(
+    tiny_export, sst2_sample, tmp_path, capsys, monkeypatch
+):
+    """The Trainer's warm-up requests name an input the model does not have: the model server refuses to load it."""
+    request = predict_pb2.PredictRequest()
+    request.inputs["sentence"].CopyFrom(tf.make_tensor_proto(["a fine film"]))
+    bad_record = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+    monkeypatch.setattr(warmup, "requests_for", lambda texts: [bad_record])
+    args = ["run", "--train", sst2_sample("train", 40), "--text-column", "sentence", "--encoder", str(tiny_export)]
+    args += ["--seq-length", "16", "--epochs", "1", "--min-accuracy", "0", "--pipeline-root", str(tmp_path / "root")]
+    code = cli.main([*args, "--serving-dir", str(tmp_path / "serving")])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    reason = "the model does not load in the model server: Failed to load: warm-up record 1 of 1: input size does not"
+    assert f"serving check: failed: {reason} match signature" in out
+    assert "pushed:  nothing" in out
+    assert not (tmp_path / "serving").exists()
 
 
 def test_anomalies_stop_the_run_before_transform(tiny_export, sst2_sample, tmp_path, capsys):

@@ -41,6 +41,7 @@ def latest_outputs(
 class RunSummary:
     metrics: dict[str, float]  # Overall slice: accuracy, example count, per-class precision/recall, AUC.
     blessed: bool
+    serving_check_failure: str  # Why the model server could not serve the model; empty when it passed.
     pushed_to: str | None
     truncated_share: float  # Of the training texts, the share longer than seq_length.
     validation_report: str
@@ -50,6 +51,13 @@ class RunSummary:
 
 def _custom_int(artifact, name: str) -> int:
     return artifact.custom_properties[name].int_value if name in artifact.custom_properties else 0
+
+
+def _serving_check_failure(infra_blessing) -> str:
+    if _custom_int(infra_blessing, "blessed") == 1:
+        return ""
+    reason = infra_blessing.custom_properties.get("reason")
+    return reason.string_value if reason else "no reason recorded"
 
 
 def _metrics(evaluation_uri: str, label_names) -> dict[str, float]:
@@ -69,6 +77,7 @@ def summarize_run(config: PipelineConfig) -> RunSummary:
     store = open_store(config)
     name = config.pipeline_name
     _, evaluator = latest_outputs(store, name, "Evaluator")
+    _, serving_check = latest_outputs(store, name, "ServingCheck")
     _, pusher = latest_outputs(store, name, "Pusher")
     _, transform = latest_outputs(store, name, "Transform")
     _, trainer = latest_outputs(store, name, "Trainer")
@@ -79,6 +88,7 @@ def summarize_run(config: PipelineConfig) -> RunSummary:
     return RunSummary(
         metrics=_metrics(evaluator["evaluation"][0].uri, config.label_names),
         blessed=_custom_int(evaluator["blessing"][0], "blessed") == 1,
+        serving_check_failure=_serving_check_failure(serving_check["blessing"][0]),
         pushed_to=pushed.custom_properties["pushed_destination"].string_value
         if _custom_int(pushed, "pushed") == 1
         else None,

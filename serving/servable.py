@@ -3,6 +3,8 @@
 Validation happens here, once, so REST and gRPC reject the same requests with the same messages.
 """
 
+import logging
+import time
 from pathlib import Path
 
 import grpc
@@ -11,11 +13,12 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the tokenizer ops before any model loads)
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
-from tensorflow_serving.apis import get_model_metadata_pb2
+from tensorflow_serving.apis import get_model_metadata_pb2, prediction_log_pb2
 
 from sentence_tfx.features import CLASSIFY_INPUTS, CLASSIFY_SIGNATURE, DEFAULT_SIGNATURE
+from sentence_tfx.serving import warmup
 
-WARMUP_TEXT = "warm-up"
+logger = logging.getLogger(__name__)
 
 
 class ServingError(Exception):
@@ -49,6 +52,7 @@ class Servable:
     """A SavedModel version loaded with tag `serve`, as TF Serving loads it."""
 
     def __init__(self, path: Path, version: int):
+        self.path = Path(path)
         self.version = version
         saved_model = saved_model_pb2.SavedModel.FromString((Path(path) / "saved_model.pb").read_bytes())
         meta_graph = next((graph for graph in saved_model.meta_graphs if "serve" in graph.meta_info_def.tags), None)
@@ -57,9 +61,34 @@ class Servable:
         self.signature_defs = dict(meta_graph.signature_def)
         self._model = tf.saved_model.load(str(path), tags=["serve"])
 
-    def warm_up(self) -> None:
-        """Runs serving_default once so graph optimisation happens before the version takes traffic."""
-        self.predict({"text": np.array([WARMUP_TEXT.encode()], dtype=object)}, DEFAULT_SIGNATURE)
+    def warm_up(self) -> int:
+        """Replays the version's warm-up records (assets.extra/tf_serving_warmup_requests) as TF Serving does when it
+        loads a model, so each signature's first, slow call happens before the version takes traffic. Like TF Serving,
+        any record that fails fails the load, and a model without the file gets no warm-up. Returns the count."""
+        started = time.monotonic()
+        records = warmup.read(self.path)
+        for number, record in enumerate(records, 1):
+            try:
+                self._replay(record)
+            except ServingError as error:
+                raise ServingError(error.code, f"warm-up record {number} of {len(records)}: {error.message}") from error
+        logger.info(
+            "Version %d: %d warm-up records replayed in %.2f s", self.version, len(records), time.monotonic() - started
+        )
+        return len(records)
+
+    def _replay(self, record: prediction_log_pb2.PredictionLog) -> None:
+        kind = record.WhichOneof("log_type")
+        if kind == "predict_log":
+            request = record.predict_log.request
+            inputs = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
+            self.predict(inputs, request.model_spec.signature_name)
+        elif kind == "classify_log":
+            request = record.classify_log.request
+            examples, context = warmup.classification_examples(request)
+            self.classify(examples, context, request.model_spec.signature_name)
+        else:
+            raise ServingError(grpc.StatusCode.UNIMPLEMENTED, f"{kind} warm-up records are not supported")
 
     def signature(self, name: str) -> tuple[str, meta_graph_pb2.SignatureDef]:
         name = name or DEFAULT_SIGNATURE

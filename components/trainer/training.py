@@ -16,7 +16,7 @@ from tfx_bsl.public import tfxio
 from sentence_tfx import features
 from sentence_tfx.components.trainer import distribution
 from sentence_tfx.components.trainer import model as classifier_model
-from sentence_tfx.components.trainer import signatures
+from sentence_tfx.components.trainer import serving_warmup, signatures
 from sentence_tfx.config import TrainerSettings
 
 log = logging.getLogger(__name__)
@@ -215,6 +215,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         train(settings, fn_args, tft_output, encoder, head, callbacks)
         classifier = classifier_model.build_classifier(encoder, head, settings.seq_length)
     signatures.export(classifier, encoder, tft_output, settings.label_names, settings.seq_length, model_dir)
+    serving_warmup.write_warmup_requests(fn_args, tft_output.transformed_metadata.schema, model_dir)
     if not chief:
         shutil.rmtree(scratch, ignore_errors=True)
         distribution.wait_for_chief_export(fn_args.serving_model_dir)

@@ -24,6 +24,7 @@ def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     wordpieces = tokens.merge_dims(-2, -1).row_lengths()
     outputs[features.TRUNCATED] = tf.cast(wordpieces > seq_length - 2, tf.int64)
     outputs[features.LABEL_INDEX] = _label_index(_single_value(inputs[features.LABEL]), settings.label_names)
+    outputs[features.TEXT] = text  # Passed through: the Trainer writes the serving warm-up requests from it.
     return outputs
 
 
