@@ -21,7 +21,7 @@ EXECUTORS = {  # component id → executor class each container runs
     "Transform": "tfx.components.transform.executor.Executor",
     "Trainer": "tfx.components.trainer.executor.GenericExecutor",
     "Evaluator": "tfx.components.evaluator.executor.Executor",
-    "Pusher": "tfx.components.pusher.executor.Executor",
+    "Pusher": "sentence_tfx.components.pusher.executor.Executor",
 }
 
 

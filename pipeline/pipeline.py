@@ -1,7 +1,7 @@
 """create_pipeline(config): the whole TFX pipeline, from labelled text files to a pushed, blessed SavedModel.
 
 ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate → Transform → Trainer
-→ Evaluator (baseline: latest blessed model) → Pusher.
+→ Evaluator (baseline: the latest pushed model) → Pusher.
 """
 
 import dataclasses
