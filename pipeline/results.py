@@ -33,8 +33,10 @@ def latest_outputs(
     outputs: dict[str, list] = {}
     for event in store.get_events_by_execution_ids([execution.id]):
         if event.type in event_types:
-            key = event.path.steps[0].key
-            outputs.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
+            # One event per artifact: one given as two inputs (the Evaluator's model that is also its baseline)
+            # has a (key, index) pair of path steps for each.
+            for key in {step.key for step in event.path.steps if step.HasField("key")}:
+                outputs.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
     return execution, outputs
 
 
