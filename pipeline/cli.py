@@ -117,13 +117,31 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  texts truncated at {config.seq_length} tokens: {100 * summary.truncated_share:.1f}% of training data")
     print(
         f"blessed: {'yes' if summary.blessed else 'no'} (accuracy ≥ {config.min_accuracy} and no regression "
-        f"against the latest blessed model)"
+        f"against the latest pushed model)"
     )
     print(f"serving check: {'failed: ' + summary.serving_check_failure if summary.serving_check_failure else 'passed'}")
-    print(f"pushed:  {summary.pushed_to or 'nothing (not blessed)'}")
+    print(f"pushed:  {_push_line(summary.push)}")
+    print(f"reused from earlier runs (TFX cache): {', '.join(summary.reused_steps) or 'nothing'}")
     print(f"data validation report: {summary.validation_report}")
     print(f"TensorBoard logs:       {summary.tensorboard_dir}")
-    return EXIT_PUSHED if summary.blessed and not summary.serving_check_failure else EXIT_NOT_BLESSED
+    if summary.pushed_to:
+        return EXIT_PUSHED
+    return EXIT_NOT_BLESSED if summary.push.refused_by else EXIT_INTERNAL_ERROR
+
+
+def _push_line(push) -> str:
+    """What the Pusher did, as results.PushReport recorded it."""
+    if push.refused_by:
+        return f"nothing (not blessed by {' and '.join(push.refused_by)})"
+    version = Path(push.destination).name
+    if not push.reused:
+        return f"{push.destination} (version {version}: copied, loaded and renamed into place by this run)"
+    if push.present:
+        return f"{push.destination} (version {version}, pushed by an earlier run of the same model and blessings)"
+    return (
+        f"nothing: an earlier run pushed this model and blessings to {push.destination}, which is gone (TFX's "
+        "cache reused that push); rerun with --no-cache to push again"
+    )
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -189,7 +207,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--max-train-steps", type=int, help="cap on fine-tuning steps")
     model.add_argument("--min-accuracy", type=float, help="blessing threshold (default: 0.5)")
     model.add_argument(
-        "--max-accuracy-drop", type=float, help="allowed accuracy drop against the latest blessed model (default: 0)"
+        "--max-accuracy-drop", type=float, help="allowed accuracy drop against the latest pushed model (default: 0)"
     )
     model.add_argument(
         "--distribution",

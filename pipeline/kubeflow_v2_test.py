@@ -22,7 +22,7 @@ EXECUTORS = {  # component id → executor class each container runs
     "Trainer": "tfx.components.trainer.executor.GenericExecutor",
     "Evaluator": "tfx.components.evaluator.executor.Executor",
     "ServingCheck": "sentence_tfx.components.serving_check.executor.Executor",
-    "Pusher": "tfx.components.pusher.executor.Executor",
+    "Pusher": "sentence_tfx.components.pusher.executor.Executor",
 }
 
 

@@ -1,7 +1,7 @@
 """create_pipeline(config): the whole TFX pipeline, from labelled text files to a pushed, blessed SavedModel.
 
 ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate → Transform → Trainer
-→ Evaluator (baseline: latest blessed model) → ServingCheck (the model server loads it and answers its warm-up
+→ Evaluator (baseline: the latest pushed model) → ServingCheck (the model server loads it and answers its warm-up
 requests) → Pusher.
 """
 

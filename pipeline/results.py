@@ -3,6 +3,7 @@
 import dataclasses
 import os
 
+import tensorflow as tf
 import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
@@ -32,9 +33,21 @@ def latest_outputs(
     outputs: dict[str, list] = {}
     for event in store.get_events_by_execution_ids([execution.id]):
         if event.type in event_types:
-            key = event.path.steps[0].key
-            outputs.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
+            # One event per artifact: one given as two inputs (the Evaluator's model that is also its baseline)
+            # has a (key, index) pair of path steps for each.
+            for key in {step.key for step in event.path.steps if step.HasField("key")}:
+                outputs.setdefault(key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
     return execution, outputs
+
+
+@dataclasses.dataclass(frozen=True)
+class PushReport:
+    """What the run's Pusher did."""
+
+    destination: str | None  # The version folder it recorded; None when a blessing refused the push.
+    reused: bool  # Taken from TFX's cache: an earlier run pushed the same model with the same blessings.
+    refused_by: tuple[str, ...]  # Its blessing inputs that did not bless the model (model_blessing, infra_blessing).
+    present: bool  # destination holds a saved_model.pb now.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +55,9 @@ class RunSummary:
     metrics: dict[str, float]  # Overall slice: accuracy, example count, per-class precision/recall, AUC.
     blessed: bool
     serving_check_failure: str  # Why the model server could not serve the model; empty when it passed.
-    pushed_to: str | None
+    pushed_to: str | None  # The version folder that holds the run's model now; None: nothing pushed.
+    push: PushReport
+    reused_steps: tuple[str, ...]  # The components of the run that TFX took from its cache, in run order.
     truncated_share: float  # Of the training texts, the share longer than seq_length.
     validation_report: str
     model_dir: str
@@ -73,25 +88,60 @@ def _metrics(evaluation_uri: str, label_names) -> dict[str, float]:
     return metrics
 
 
+def _node_id(store, execution, pipeline_name: str) -> str:
+    [node] = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
+    return node.name.removeprefix(f"{pipeline_name}.")
+
+
+def reused_steps(store, pipeline_name: str, execution) -> tuple[str, ...]:
+    """The components that the pipeline run of `execution` took from TFX's cache."""
+    [run] = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "pipeline_run"]
+    executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
+    return tuple(
+        _node_id(store, e, pipeline_name)
+        for e in executions
+        if e.last_known_state == metadata_store_pb2.Execution.CACHED
+    )
+
+
+def push_report(store, pipeline_name: str) -> tuple[metadata_store_pb2.Execution, PushReport]:
+    """The latest Pusher execution and what it did, from its PushedModel artifact and its blessing inputs."""
+    execution, outputs = latest_outputs(store, pipeline_name, "Pusher")
+    _, inputs = latest_outputs(store, pipeline_name, "Pusher", INPUT_EVENTS)
+    pushed = outputs["pushed_model"][0]
+    destination = (
+        pushed.custom_properties["pushed_destination"].string_value if _custom_int(pushed, "pushed") == 1 else None
+    )
+    return execution, PushReport(
+        destination=destination,
+        reused=execution.last_known_state == metadata_store_pb2.Execution.CACHED,
+        refused_by=tuple(
+            key
+            for key in ("model_blessing", "infra_blessing")
+            if inputs.get(key) and _custom_int(inputs[key][0], "blessed") != 1
+        ),
+        present=bool(destination) and tf.io.gfile.exists(os.path.join(destination, "saved_model.pb")),
+    )
+
+
 def summarize_run(config: PipelineConfig) -> RunSummary:
     store = open_store(config)
     name = config.pipeline_name
     _, evaluator = latest_outputs(store, name, "Evaluator")
     _, serving_check = latest_outputs(store, name, "ServingCheck")
-    _, pusher = latest_outputs(store, name, "Pusher")
+    pusher, push = push_report(store, name)
     _, transform = latest_outputs(store, name, "Transform")
     _, trainer = latest_outputs(store, name, "Trainer")
     _, gate = latest_outputs(store, name, "ValidationGate")
-    pushed = pusher["pushed_model"][0]
     stats = tfdv.load_stats_binary(os.path.join(transform["post_transform_stats"][0].uri, "FeatureStats.pb"))
     truncated = next(f for f in stats.datasets[0].features if f.path.step == [features.TRUNCATED])
     return RunSummary(
         metrics=_metrics(evaluator["evaluation"][0].uri, config.label_names),
         blessed=_custom_int(evaluator["blessing"][0], "blessed") == 1,
         serving_check_failure=_serving_check_failure(serving_check["blessing"][0]),
-        pushed_to=pushed.custom_properties["pushed_destination"].string_value
-        if _custom_int(pushed, "pushed") == 1
-        else None,
+        pushed_to=push.destination if push.present else None,
+        push=push,
+        reused_steps=reused_steps(store, name, pusher),
         truncated_share=truncated.num_stats.mean,
         validation_report=gate["report"][0].uri,
         model_dir=trainer["model"][0].uri,

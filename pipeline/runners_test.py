@@ -11,6 +11,7 @@ import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
 from ml_metadata.proto import metadata_store_pb2
 
+from sentence_tfx.errors import InputError
 from sentence_tfx.pipeline import beam_services, pipeline, results, runners
 
 pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
@@ -92,3 +93,14 @@ def test_documented_beam_configurations_are_known_options(name, tiny_pipeline_co
     pipeline_args = pipeline.beam_pipeline_args(tiny_pipeline_config(tmp_path, beam_pipeline_args=tuple(args)))
     assert pipeline.BEAM_WORKER_PLUGIN in pipeline_args
     assert any(a.startswith("--setup_file") for a in pipeline_args) == (name == "local-portable")
+
+
+def test_a_second_run_on_the_same_store_is_refused_naming_the_first(tmp_path):
+    """The lock that makes "RUNNING" mean "abandoned" at the start of a run; the OS drops it when its holder dies
+    (recovery_and_push_test.py kills runs with SIGKILL and reruns)."""
+    lock = str(tmp_path / "metadata.sqlite.lock")
+    refused = pytest.raises(InputError, match=rf"another run \(pid {os.getpid()} on .+\) is using this ML Metadata")
+    with runners.one_run_at_a_time(lock), refused, runners.one_run_at_a_time(lock):
+        pass
+    with runners.one_run_at_a_time(lock):  # Released on exit.
+        pass

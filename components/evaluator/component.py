@@ -1,9 +1,10 @@
-"""The Evaluator, its TFMA config and the resolver of the latest blessed model (the baseline)."""
+"""The Evaluator, its TFMA config and the resolver of the latest blessed model that was pushed (the baseline)."""
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from sentence_tfx import features
+from sentence_tfx.components.pusher.component import pushed_blessings
 from sentence_tfx.config import EvaluatorSettings
 
 ACCURACY = "sparse_categorical_accuracy"
@@ -49,7 +50,7 @@ def create_evaluator(settings: EvaluatorSettings, examples, model) -> tuple[tfx.
     baseline = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        model_blessing=pushed_blessings(),  # Written by successful pushes only.
     ).with_id("latest_blessed_model_resolver")
     evaluator = tfx.components.Evaluator(
         examples=examples,
