@@ -1,7 +1,7 @@
 """create_pipeline(config): the whole TFX pipeline, from labelled text files to a pushed, blessed SavedModel.
 
-ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate → Transform → Trainer
-→ Evaluator (baseline: latest blessed model) → Pusher.
+ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate → Transform → [EmbeddingGen, frozen
+mode] → Trainer → Evaluator (baseline: latest blessed model) → Pusher.
 """
 
 import dataclasses
@@ -14,6 +14,7 @@ from tfx import v1 as tfx
 
 from sentence_tfx import schemas
 from sentence_tfx.components.data_validation.gate import ValidationGate
+from sentence_tfx.components.embedding_gen.component import EmbeddingGen
 from sentence_tfx.encoder import export
 from sentence_tfx.components.evaluator.component import create_evaluator
 from sentence_tfx.components.example_gen import text_formats
@@ -23,6 +24,7 @@ from sentence_tfx.components.trainer.component import create_trainer
 from sentence_tfx.components.transform.component import create_transform
 from sentence_tfx.pipeline import metadata
 from sentence_tfx.config import (
+    EmbeddingSettings,
     EvaluatorSettings,
     ExampleGenSettings,
     PipelineConfig,
@@ -106,9 +108,15 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     )
     transform = create_transform(config.settings(TransformSettings), examples, schema_gen.outputs["schema"])
     transform.add_upstream_node(validation_gate)  # Anomalies stop the run before any tokenizing or training.
+    # Frozen: the encoder runs once per example on Beam, and the Trainer trains the head on the embeddings.
+    embedding_gen = (
+        EmbeddingGen(transform.outputs["transformed_examples"], config.settings(EmbeddingSettings))
+        if config.mode == "frozen"
+        else None
+    )
     trainer = create_trainer(
         config.settings(TrainerSettings),
-        transform.outputs["transformed_examples"],
+        (embedding_gen.outputs["embeddings"] if embedding_gen else transform.outputs["transformed_examples"]),
         transform.outputs["transform_graph"],
         schema_gen.outputs["schema"],
     )
@@ -124,6 +132,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             example_validator,
             validation_gate,
             transform,
+            *([embedding_gen] if embedding_gen else []),
             trainer,
             baseline,
             evaluator,

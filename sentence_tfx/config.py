@@ -54,6 +54,12 @@ class TransformSettings(_JsonFields):
 
 
 @dataclasses.dataclass(frozen=True)
+class EmbeddingSettings(_JsonFields):
+    encoder_handle: str
+    seq_length: int
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainerSettings(_JsonFields):
     label_names: tuple[str, ...]
     seq_length: int
@@ -78,7 +84,9 @@ class EvaluatorSettings(_JsonFields):
     max_accuracy_drop: float
 
 
-Settings = TypeVar("Settings", ExampleGenSettings, TransformSettings, TrainerSettings, EvaluatorSettings)
+Settings = TypeVar(
+    "Settings", ExampleGenSettings, TransformSettings, EmbeddingSettings, TrainerSettings, EvaluatorSettings
+)
 
 
 @dataclasses.dataclass(frozen=True)
