@@ -1,7 +1,8 @@
 """create_pipeline(config): the whole TFX pipeline, from labelled text files to a pushed, blessed SavedModel.
 
-ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate → Transform → [EmbeddingGen, frozen
-mode] → Trainer → Evaluator (baseline: latest blessed model) → Pusher.
+ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate (+ label drift) → Transform
+→ TokenLengthDriftGate → [EmbeddingGen, frozen mode] → Trainer → Evaluator (baseline: latest blessed model) → Pusher.
+Drift is measured against the statistics of the last run whose data passed validation (resolved from ML Metadata).
 """
 
 import dataclasses
@@ -13,7 +14,8 @@ from pathlib import Path
 from tfx import v1 as tfx
 
 from sentence_tfx import schemas
-from sentence_tfx.components.data_validation.gate import ValidationGate
+from sentence_tfx.components.data_validation import drift
+from sentence_tfx.components.data_validation.gate import TokenLengthDriftGate, ValidationGate
 from sentence_tfx.components.embedding_gen.component import EmbeddingGen
 from sentence_tfx.encoder import export
 from sentence_tfx.components.evaluator.component import create_evaluator
@@ -101,13 +103,23 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    previous_statistics = drift.previous_statistics_resolver()  # Of the last run whose data passed validation.
     validation_gate = ValidationGate(
         statistics=statistics_gen.outputs["statistics"],
         anomalies=example_validator.outputs["anomalies"],
         schema=schema_gen.outputs["schema"],
+        max_label_drift=config.max_label_drift,
+        previous_statistics=previous_statistics.outputs["statistics"],
     )
     transform = create_transform(config.settings(TransformSettings), examples, schema_gen.outputs["schema"])
     transform.add_upstream_node(validation_gate)  # Anomalies stop the run before any tokenizing or training.
+    token_length_gate = TokenLengthDriftGate(
+        statistics=statistics_gen.outputs["statistics"],
+        transformed_statistics=transform.outputs["post_transform_stats"],
+        max_token_length_drift=config.max_token_length_drift,
+        tokenization=f"{config.preprocessor_handle} seq_length={config.seq_length}",
+        previous_statistics=previous_statistics.outputs["statistics"],
+    )
     # Frozen: the encoder runs once per example on Beam, and the Trainer trains the head on the embeddings.
     embedding_gen = (
         EmbeddingGen(transform.outputs["transformed_examples"], config.settings(EmbeddingSettings))
@@ -120,6 +132,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         transform.outputs["transform_graph"],
         schema_gen.outputs["schema"],
     )
+    (embedding_gen or trainer).add_upstream_node(token_length_gate)  # Drifted token lengths: no encoder pass.
     baseline, evaluator = create_evaluator(config.settings(EvaluatorSettings), examples, trainer.outputs["model"])
     pusher = create_pusher(config.serving_dir, trainer.outputs["model"], evaluator.outputs["blessing"])
     return tfx.dsl.Pipeline(
@@ -130,8 +143,10 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             schema_gen,
             statistics_gen,
             example_validator,
+            previous_statistics,
             validation_gate,
             transform,
+            token_length_gate,
             *([embedding_gen] if embedding_gen else []),
             trainer,
             baseline,

@@ -26,6 +26,8 @@ EXPECTED_OUTPUTS = {
     "ExampleValidator": ["anomalies"],
     "ValidationGate": ["report"],
     "Transform": ["transform_graph", "transformed_examples", "post_transform_stats"],
+    "TokenLengthDriftGate": ["report", "accepted_statistics"],
+    "EmbeddingGen": ["embeddings"],
     "Trainer": ["model", "model_run"],
     "Evaluator": ["evaluation", "blessing"],
     "Pusher": ["pushed_model"],
@@ -174,14 +176,16 @@ CACHEABLE = (
     "CuratedSchemaGen",
     "StatisticsGen",
     "ExampleValidator",
-    "ValidationGate",
     "Transform",
+    "EmbeddingGen",
 )
+DRIFT_CHECKS = ("ValidationGate", "TokenLengthDriftGate")  # Rerun: they compare with the last accepted run.
 
 
 @pytest.mark.slow
 def test_a_second_identical_run_reuses_the_data_steps(tiny_pipeline_config, tmp_path):
-    """TFX caching (on by default): the rerun takes ExampleGen ... Transform from the first run's outputs."""
+    """TFX caching (on by default): the rerun takes ExampleGen ... Transform and the embeddings from the first
+    run's outputs."""
     config = tiny_pipeline_config(tmp_path)
     store = results.open_store(config)
     walls = []
@@ -197,6 +201,7 @@ def test_a_second_identical_run_reuses_the_data_steps(tiny_pipeline_config, tmp_
     }
     print(f"first run {walls[0]:.1f} s, cached rerun {walls[1]:.1f} s; states of the rerun: {states}")
     assert {node: states[node] for node in CACHEABLE} == dict.fromkeys(CACHEABLE, "CACHED")
+    assert {node: states[node] for node in DRIFT_CHECKS} == dict.fromkeys(DRIFT_CHECKS, "COMPLETE")
     assert states["Pusher"] in ("COMPLETE", "CACHED")
     _, transform_outputs = results.latest_outputs(store, config.pipeline_name, "Transform")
     assert os.listdir(transform_outputs["transformed_examples"][0].uri)  # The reused artifact is the first run's.

@@ -96,5 +96,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         per_worker = collections.Counter()
         for counter in result.metrics().query(MetricsFilter().with_namespace(_METRICS_NAMESPACE))["counters"]:
             per_worker[counter.key.metric.name] += counter.committed  # One counter per worker and split.
-        log.info("embedded %d examples in %d worker processes: %s", sum(per_worker.values()), len(per_worker), per_worker)
+        log.info(
+            "embedded %d examples in %d worker processes: %s", sum(per_worker.values()), len(per_worker), per_worker
+        )
         output.set_json_value_custom_property(EXAMPLES_PER_WORKER, dict(per_worker))
