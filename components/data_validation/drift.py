@@ -55,10 +55,19 @@ class Drift:
         return self.value > self.threshold
 
 
+class LatestOrNoneStrategy(tfx.dsl.experimental.LatestArtifactStrategy):
+    """LatestArtifactStrategy, except that finding nothing (the first run) resolves to nothing: TFX's own fails the
+    resolver then, with an error in the log and a failed execution in ML Metadata. Kubeflow V2 compiles it as
+    LatestArtifactStrategy (see pipeline/kubeflow_v2.py)."""
+
+    def resolve_artifacts(self, store, input_dict):
+        return super().resolve_artifacts(store, input_dict) or {key: [] for key in input_dict}
+
+
 def previous_statistics_resolver() -> tfx.dsl.Resolver:
     """The latest AcceptedStatistics in ML Metadata: the last run whose data passed validation (none at first)."""
     return tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+        strategy_class=LatestOrNoneStrategy,
         statistics=tfx.dsl.Channel(type=AcceptedStatistics),
     ).with_id("previous_accepted_statistics")
 

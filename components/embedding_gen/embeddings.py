@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pyarrow as pa
 import tensorflow as tf
+import tensorflow_hub as hub
 from tfx_bsl.coders import example_coder
 
 from sentence_tfx import features
@@ -17,9 +18,8 @@ _READ_BATCH = 4096
 _ENCODER = example_coder.RecordBatchToExamplesEncoder()
 
 
-def embedding_function(encoder_handle: str) -> Callable[[dict], tf.Tensor]:
+def embedding_function(encoder: hub.KerasLayer) -> Callable[[dict], tf.Tensor]:
     """ids → embeddings, the same computation as the exported classifier's (trimmed padding, pooled_output)."""
-    encoder = classifier_model.build_encoder(encoder_handle, trainable=False)
     ids_spec = {name: tf.TensorSpec([None, None], tf.int32) for name in features.TOKEN_FEATURES}
     return tf.function(
         lambda ids: classifier_model.sentence_embedding(encoder, ids, training=False), input_signature=[ids_spec]

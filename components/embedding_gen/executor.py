@@ -19,6 +19,7 @@ from tfx.utils import io_utils
 
 from sentence_tfx import features
 from sentence_tfx.components.embedding_gen import embeddings
+from sentence_tfx.components.trainer import model as classifier_model
 from sentence_tfx.config import EmbeddingSettings
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ class _EmbedDoFn(beam.DoFn):
     def setup(self):
         import tensorflow_text  # noqa: F401  (the encoder handle may come with text ops)
 
-        self._embed = embeddings.embedding_function(self._settings.encoder_handle)
+        encoder = classifier_model.build_encoder(self._settings.encoder_handle, trainable=False)
+        self._embed = embeddings.embedding_function(encoder)
         self._spec = {
             **{name: tf.io.FixedLenFeature([self._settings.seq_length], tf.int64) for name in features.TOKEN_FEATURES},
             features.LABEL_INDEX: tf.io.FixedLenFeature([], tf.int64),

@@ -13,6 +13,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from sentence_tfx import features
 from sentence_tfx.components.embedding_gen import embeddings, executor
+from sentence_tfx.components.trainer import model as classifier_model
 from sentence_tfx.config import EmbeddingSettings
 
 SEQ_LENGTH = 16
@@ -53,7 +54,7 @@ def test_two_worker_processes_embed_every_example_exactly_once(tiny_export, tmp_
     examples.uri = str(tmp_path / "transformed")
     examples.split_names = artifact_utils.encode_split_names(["train", "eval"])
     expected = {}
-    embed = embeddings.embedding_function(str(tiny_export / "encoder"))
+    embed = embeddings.embedding_function(classifier_model.build_encoder(str(tiny_export / "encoder"), False))
     for seed, (split, rows) in enumerate((("train", 600), ("eval", 50))):
         labels = np.arange(rows) % 3
         ids = _write_transformed(
