@@ -6,7 +6,9 @@ bare script doing the same tokenize → embed → train → export work in one p
 
 Data: the first --rows rows of ../shared/data/sst2/train.tsv → the 872-row GLUE dev set; all-MiniLM-L6-v2, frozen.
 Each run is a fresh process from an empty pipeline root (no caching); the encoder conversion is cached before.
-Accuracy is the pushed model's (serving_default) on the eval rows, the same measure for every run. `airflow` needs
+Accuracy is the pushed model's (serving_default) on the eval rows, the same measure for every run. Peak RSS is the
+driver's: the process that runs the bare script or the TFX runner (for airflow, `airflow dags test`), not Beam's
+worker processes. `embedding_workers`: EmbeddingGen's examples per Beam worker process. `airflow` needs
 .venv-airflow (make setup-airflow).
 Results are appended as JSON lines to bench/results/runners.jsonl and printed as a table with ratios to the bare
 script of the same invocation.
@@ -18,6 +20,7 @@ import csv
 import dataclasses
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -29,12 +32,15 @@ import tensorflow as tf
 import tensorflow_hub as hub
 import tensorflow_text  # noqa: F401
 import tf_keras
+from google.protobuf import json_format
 
+from sentence_tfx import features
 from sentence_tfx.encoder import export
+from sentence_tfx.components.embedding_gen import embeddings
+from sentence_tfx.components.embedding_gen.executor import EXAMPLES_PER_WORKER
 from sentence_tfx.components.trainer import model as classifier_model
 from sentence_tfx.components.trainer import training
-from sentence_tfx.components.trainer.training import EMBEDDING_BATCH_SIZE
-from sentence_tfx.pipeline import airflow_dag, beam_services, pipeline, runners
+from sentence_tfx.pipeline import airflow_dag, beam_services, pipeline, results, runners
 from sentence_tfx.config import PipelineConfig
 
 SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2"
@@ -48,22 +54,24 @@ def _read_tsv(path: Path) -> tuple[list[str], np.ndarray]:
 
 
 def bare_script(train: Path, eval_path: Path, encoder_dir: Path, config: PipelineConfig, out: Path) -> dict:
-    """The pipeline's work without TFX, with the Trainer's own pieces: tokenize, embed once (shortest first), train
-    the same head for the same epochs, export a raw-text SavedModel, score the eval set."""
+    """The pipeline's work without TFX, with EmbeddingGen's and the Trainer's own pieces: tokenize, embed once
+    (the whole split shortest first), train the same head for the same epochs, export a raw-text SavedModel, score
+    the eval set."""
     preprocess = hub.KerasLayer(str(encoder_dir / "preprocessor"))
     encoder = classifier_model.build_encoder(str(encoder_dir / "encoder"), trainable=False)
+    embed_ids = embeddings.embedding_function(encoder)
 
-    def embed(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    def embed(path: Path) -> tuple[np.ndarray, np.ndarray]:
         texts, labels = _read_tsv(path)
-        ids = (
-            tf.data.Dataset.from_tensor_slices((texts, labels))
-            .batch(1024)
-            .map(lambda text, label: ({k: tf.cast(v, tf.int32) for k, v in preprocess(text).items()}, label))
-        )
-        return training.embed_dataset(encoder, ids, split, EMBEDDING_BATCH_SIZE)
+        batches = [preprocess(tf.constant(texts[start : start + 1024])) for start in range(0, len(texts), 1024)]
+        ids = {
+            name: np.concatenate([b[name].numpy() for b in batches]).astype(np.int32)
+            for name in features.TOKEN_FEATURES
+        }
+        return embeddings.embed_in_length_order(embed_ids, ids), labels
 
-    train_x, train_y = embed(train, "train")
-    eval_x, eval_y = embed(eval_path, "eval")
+    train_x, train_y = embed(train)
+    eval_x, eval_y = embed(eval_path)
     head = classifier_model.build_head(len(config.label_names), config.hidden_units, config.dropout)
     head.compile(
         optimizer=tf_keras.optimizers.Adam(config.head_learning_rate),
@@ -140,6 +148,16 @@ def run_airflow(config: PipelineConfig, work: Path) -> float:
     return time.monotonic() - started
 
 
+def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> int:
+    return round(resource.getrusage(who).ru_maxrss / 1024)  # Linux: KiB.
+
+
+def _embedding_workers(config: PipelineConfig) -> dict:
+    _, outputs = results.latest_outputs(results.open_store(config), config.pipeline_name, "EmbeddingGen")
+    per_worker = json_format.MessageToDict(outputs["embeddings"][0].custom_properties[EXAMPLES_PER_WORKER].struct_value)
+    return {worker: int(count) for worker, count in per_worker.items()}
+
+
 def measure(name: str, work: Path) -> dict:
     """One run in this process, which runs nothing else: everything after the imports is timed, model loading
     included, so the bare script and each runner pay the same start-up costs."""
@@ -161,6 +179,7 @@ def measure(name: str, work: Path) -> dict:
         return {
             "run": "bare script: tokenize → embed → train head → export, one process",
             "seconds": round(time.monotonic() - started, 1),
+            "driver_peak_rss_mb": _peak_rss_mb(),
             **outcome,
         }
     label, orchestrator, beam_args = RUNS[name]
@@ -176,7 +195,11 @@ def measure(name: str, work: Path) -> dict:
     return {
         "run": label,
         "seconds": round(seconds, 1),
+        "driver_peak_rss_mb": _peak_rss_mb(
+            resource.RUSAGE_CHILDREN if orchestrator == "airflow" else resource.RUSAGE_SELF
+        ),
         "accuracy": round(pushed_accuracy(config.serving_dir, eval_path), 4),
+        **({} if orchestrator == "airflow" else {"embedding_workers": _embedding_workers(config)}),
     }
 
 
@@ -220,9 +243,12 @@ def main() -> None:
                 ratio_to_bare=round(row["seconds"] / bare, 2) if bare else None,
             )
             out.write(json.dumps(row) + "\n")
-    print("\n| run | wall s | × bare script | eval accuracy |\n|---|---:|---:|---:|")
+    print("\n| run | wall s | × bare script | eval accuracy | driver peak RSS MB |\n|---|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['run']} | {row['seconds']:.0f} | {row['ratio_to_bare'] or '-'} | {row['accuracy']:.3f} |")
+        print(
+            f"| {row['run']} | {row['seconds']:.0f} | {row['ratio_to_bare'] or '-'} | {row['accuracy']:.3f} "
+            f"| {row['driver_peak_rss_mb']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -214,6 +214,19 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         choices=DISTRIBUTIONS,
         help="tf.distribute strategy of the Trainer; multi_worker_mirrored reads TF_CONFIG (default: none)",
     )
+    validation = parser.add_argument_group("drift against the last run whose data passed validation")
+    validation.add_argument(
+        "--max-label-drift",
+        type=float,
+        metavar="X",
+        help="largest L-infinity distance between the train label distributions (default: 0.1; 1 accepts any)",
+    )
+    validation.add_argument(
+        "--max-token-length-drift",
+        type=float,
+        metavar="X",
+        help="largest Jensen-Shannon divergence between the token-length distributions (default: 0.1; 1 accepts any)",
+    )
     where = parser.add_argument_group("output")
     where.add_argument("--pipeline-name", help="default: sentence-tfx")
     where.add_argument("--pipeline-root", help="default: runs/pipeline")

@@ -8,6 +8,7 @@ import logging
 import os
 
 from tfx import v1 as tfx
+from tfx.dsl.components.common.resolver import RESOLVER_STRATEGY_CLASS
 
 from sentence_tfx.config import PipelineConfig
 from sentence_tfx.errors import InputError
@@ -39,6 +40,20 @@ def check_paths(config: PipelineConfig) -> None:
             )
 
 
+def _tfx_resolver_strategies(tfx_pipeline: tfx.dsl.Pipeline) -> None:
+    """Kubeflow V2 compiles only TFX's LatestArtifactStrategy and LatestBlessedModelStrategy (Vertex runs them
+    itself): a resolver whose strategy extends one of them (drift.LatestOrNoneStrategy) is compiled as that one."""
+    for node in tfx_pipeline.components:
+        if isinstance(node, tfx.dsl.Resolver):
+            strategy = node.exec_properties[RESOLVER_STRATEGY_CLASS]
+            for tfx_strategy in (
+                tfx.dsl.experimental.LatestArtifactStrategy,
+                tfx.dsl.experimental.LatestBlessedModelStrategy,
+            ):
+                if issubclass(strategy, tfx_strategy):
+                    node._strategy_class = tfx_strategy  # exec_properties returns a copy (TFX 1.16).
+
+
 def compile_pipeline(tfx_pipeline: tfx.dsl.Pipeline, config: PipelineConfig, image: str, out: str) -> None:
     check_paths(config)
     try:
@@ -48,6 +63,7 @@ def compile_pipeline(tfx_pipeline: tfx.dsl.Pipeline, config: PipelineConfig, ima
             f"the Kubeflow V2 compiler needs the Kubeflow extra ({error}): "
             "pip install --no-deps -r requirements-kubeflow.lock"
         ) from None
+    _tfx_resolver_strategies(tfx_pipeline)
     runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
         config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(default_image=image),
         output_dir=os.path.dirname(os.path.abspath(out)),

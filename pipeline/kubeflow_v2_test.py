@@ -19,6 +19,7 @@ EXECUTORS = {  # component id → executor class each container runs
     "ExampleValidator": "tfx.components.example_validator.executor.Executor",
     "ValidationGate": "sentence_tfx.components.data_validation.gate.ValidationGate_Executor",
     "Transform": "tfx.components.transform.executor.Executor",
+    "TokenLengthDriftGate": "sentence_tfx.components.data_validation.gate.TokenLengthDriftGate_Executor",
     "Trainer": "tfx.components.trainer.executor.GenericExecutor",
     "Evaluator": "tfx.components.evaluator.executor.Executor",
     "ServingCheck": "sentence_tfx.components.serving_check.executor.Executor",
@@ -82,6 +83,7 @@ def test_the_spec_runs_every_component_in_the_image_with_its_executor(remote_dat
     assert {task for task in tasks if task not in EXECUTORS} == {
         "latest_blessed_model_resolver-model-blessing-resolver",
         "latest_blessed_model_resolver-model-resolver",
+        "previous_accepted_statistics",
     }
     executors = spec["deploymentSpec"]["executors"]
     for component, executor_class in EXECUTORS.items():
@@ -92,6 +94,7 @@ def test_the_spec_runs_every_component_in_the_image_with_its_executor(remote_dat
         assert "--runner=DataflowRunner" in args and "--region=europe-west1" in args, component
         assert "--beam_plugins=sentence_tfx.keras2" in args, component
     assert "ValidationGate" in tasks["Transform"]["dependentTasks"]  # Bad data stops the run before Transform.
+    assert "TokenLengthDriftGate" in tasks["Trainer"]["dependentTasks"]  # Drifted token lengths: no training.
     trainer_config = json.loads(
         json.loads(
             tasks["Trainer"]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constantValue"]["stringValue"]

@@ -1,8 +1,9 @@
 """create_pipeline(config): the whole TFX pipeline, from labelled text files to a pushed, blessed SavedModel.
 
-ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate → Transform → Trainer
-→ Evaluator (baseline: the latest pushed model) → ServingCheck (the model server loads it and answers its warm-up
-requests) → Pusher.
+ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate (+ label drift) → Transform
+→ TokenLengthDriftGate → [EmbeddingGen, frozen mode] → Trainer → Evaluator (baseline: the latest pushed model)
+→ ServingCheck (the model server loads it and answers its warm-up requests) → Pusher.
+Drift is measured against the statistics of the last run whose data passed validation (resolved from ML Metadata).
 """
 
 import dataclasses
@@ -14,7 +15,9 @@ from pathlib import Path
 from tfx import v1 as tfx
 
 from sentence_tfx import schemas
-from sentence_tfx.components.data_validation.gate import ValidationGate
+from sentence_tfx.components.data_validation import drift
+from sentence_tfx.components.data_validation.gate import TokenLengthDriftGate, ValidationGate
+from sentence_tfx.components.embedding_gen.component import EmbeddingGen
 from sentence_tfx.encoder import export
 from sentence_tfx.components.evaluator.component import create_evaluator
 from sentence_tfx.components.example_gen import text_formats
@@ -25,6 +28,7 @@ from sentence_tfx.components.trainer.component import create_trainer
 from sentence_tfx.components.transform.component import create_transform
 from sentence_tfx.pipeline import metadata
 from sentence_tfx.config import (
+    EmbeddingSettings,
     EvaluatorSettings,
     ExampleGenSettings,
     PipelineConfig,
@@ -101,19 +105,36 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    previous_statistics = drift.previous_statistics_resolver()  # Of the last run whose data passed validation.
     validation_gate = ValidationGate(
         statistics=statistics_gen.outputs["statistics"],
         anomalies=example_validator.outputs["anomalies"],
         schema=schema_gen.outputs["schema"],
+        max_label_drift=config.max_label_drift,
+        previous_statistics=previous_statistics.outputs["statistics"],
     )
     transform = create_transform(config.settings(TransformSettings), examples, schema_gen.outputs["schema"])
     transform.add_upstream_node(validation_gate)  # Anomalies stop the run before any tokenizing or training.
+    token_length_gate = TokenLengthDriftGate(
+        statistics=statistics_gen.outputs["statistics"],
+        transformed_statistics=transform.outputs["post_transform_stats"],
+        max_token_length_drift=config.max_token_length_drift,
+        tokenization=f"{config.preprocessor_handle} seq_length={config.seq_length}",
+        previous_statistics=previous_statistics.outputs["statistics"],
+    )
+    # Frozen: the encoder runs once per example on Beam, and the Trainer trains the head on the embeddings.
+    embedding_gen = (
+        EmbeddingGen(transform.outputs["transformed_examples"], config.settings(EmbeddingSettings))
+        if config.mode == "frozen"
+        else None
+    )
     trainer = create_trainer(
         config.settings(TrainerSettings),
-        transform.outputs["transformed_examples"],
+        (embedding_gen.outputs["embeddings"] if embedding_gen else transform.outputs["transformed_examples"]),
         transform.outputs["transform_graph"],
         schema_gen.outputs["schema"],
     )
+    (embedding_gen or trainer).add_upstream_node(token_length_gate)  # Drifted token lengths: no encoder pass.
     baseline, evaluator = create_evaluator(config.settings(EvaluatorSettings), examples, trainer.outputs["model"])
     serving_check = ServingCheck(model=trainer.outputs["model"])
     serving_check.add_upstream_node(evaluator)  # Where TFX puts InfraValidator: after evaluation.
@@ -131,8 +152,11 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             schema_gen,
             statistics_gen,
             example_validator,
+            previous_statistics,
             validation_gate,
             transform,
+            token_length_gate,
+            *([embedding_gen] if embedding_gen else []),
             trainer,
             baseline,
             evaluator,

@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import re
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from sentence_tfx.serving import warmup
 
 pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
 
+SST2_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sst2" / "train.tsv"
 TEXTS = ["a gripping , beautifully acted film", "a tedious , joyless mess", "who directed it ?"]
 
 
@@ -30,6 +32,8 @@ EXPECTED_OUTPUTS = {
     "ExampleValidator": ["anomalies"],
     "ValidationGate": ["report"],
     "Transform": ["transform_graph", "transformed_examples", "post_transform_stats"],
+    "TokenLengthDriftGate": ["report", "accepted_statistics"],
+    "EmbeddingGen": ["embeddings"],
     "Trainer": ["model", "model_run"],
     "Evaluator": ["evaluation", "blessing"],
     "ServingCheck": ["blessing"],
@@ -235,13 +239,15 @@ CACHEABLE = (
     "CuratedSchemaGen",
     "StatisticsGen",
     "ExampleValidator",
-    "ValidationGate",
     "Transform",
+    "EmbeddingGen",
 )
+DRIFT_CHECKS = ("ValidationGate", "TokenLengthDriftGate")  # Rerun: they compare with the last accepted run.
 
 
 def test_a_second_identical_run_reuses_the_data_steps(tiny_pipeline_config, tmp_path):
-    """TFX caching (on by default): the rerun takes ExampleGen ... Transform from the first run's outputs."""
+    """TFX caching (on by default): the rerun takes ExampleGen ... Transform and the embeddings from the first
+    run's outputs."""
     config = tiny_pipeline_config(tmp_path)
     store = results.open_store(config)
     walls = []
@@ -257,6 +263,7 @@ def test_a_second_identical_run_reuses_the_data_steps(tiny_pipeline_config, tmp_
     }
     print(f"first run {walls[0]:.1f} s, cached rerun {walls[1]:.1f} s; states of the rerun: {states}")
     assert {node: states[node] for node in CACHEABLE} == dict.fromkeys(CACHEABLE, "CACHED")
+    assert {node: states[node] for node in DRIFT_CHECKS} == dict.fromkeys(DRIFT_CHECKS, "COMPLETE")
     assert states["Pusher"] in ("COMPLETE", "CACHED")
     _, transform_outputs = results.latest_outputs(store, config.pipeline_name, "Transform")
     assert os.listdir(transform_outputs["transformed_examples"][0].uri)  # The reused artifact is the first run's.
@@ -270,3 +277,51 @@ def test_no_cache_reruns_every_step(tiny_pipeline_config, tmp_path):
     for node in CACHEABLE:
         execution, _ = results.latest_outputs(store, config.pipeline_name, node)
         assert execution.last_known_state == metadata_store_pb2.Execution.COMPLETE, node
+
+
+def _sst2_rows(label: str, long: bool) -> list[str]:
+    """Sentences of the bundled SST-2 sample with `label`: over 20 words (filling the tiny encoder's 16 tokens) or
+    any length."""
+    lines = SST2_SAMPLE.read_text(encoding="utf-8").splitlines()[1:]
+    return [line for line in lines if line.endswith(f"\t{label}") and (not long or len(line.split()) > 21)]
+
+
+def _executions(config: PipelineConfig, node: str) -> int:
+    store = results.open_store(config)
+    return len(store.get_executions_by_context(store.get_context_by_type_and_name("node", f"sentence-tfx.{node}").id))
+
+
+@pytest.mark.slow
+def test_drift_from_the_last_accepted_run_stops_the_run(tiny_export, sst2_sample, tmp_path, capsys):
+    """Labels 50/50 → 90/10 stop at the validation gate (again on a retry); longer texts stop before training."""
+
+    def run(name: str, rows: list[str]) -> int:
+        (tmp_path / f"{name}.tsv").write_text("sentence\tlabel\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        return cli.main(
+            ["run", "--train", str(tmp_path / f"{name}.tsv"), "--eval", sst2_sample("eval", 48)]
+            + ["--text-column", "sentence", "--encoder", str(tiny_export), "--seq-length", "16", "--epochs", "1"]
+            + ["--min-accuracy", "0", "--pipeline-root", str(tmp_path / "pipeline")]
+            + ["--serving-dir", str(tmp_path / "serving")]
+        )
+
+    negative, positive = _sst2_rows("0", long=False), _sst2_rows("1", long=False)
+    assert run("balanced", negative[:40] + positive[:40]) == 0
+    for _ in range(2):  # A drifted run records nothing: run again, it meets the same baseline.
+        assert run("skewed", negative[40:48] + positive[40:112]) == 3
+        err = capsys.readouterr().err
+        assert (
+            "train: label: Label distribution drifted from the last accepted run: '0' 50% → 10%, '1' 50% → 90% "
+            "(L-infinity distance 0.40 > --max-label-drift 0.1)"
+        ) in err, err
+    config = PipelineConfig(train_data="x.tsv", pipeline_root=str(tmp_path / "pipeline"))
+    assert _executions(config, "Transform") == 1
+    assert run("long", _sst2_rows("0", long=True)[:40] + _sst2_rows("1", long=True)[:40]) == 3
+    err = capsys.readouterr().err
+    assert "the run stops before training:" in err
+    assert re.search(
+        r"transformed: token_count: Token-length distribution drifted from the last accepted run: "
+        r"mean \d+\.\d → 1[56]\.\d tokens, median \d+ → 16 \(Jensen-Shannon divergence 0\.\d\d > "
+        r"--max-token-length-drift 0\.1\)",
+        err,
+    ), err
+    assert (_executions(config, "Transform"), _executions(config, "EmbeddingGen")) == (2, 1)

@@ -54,6 +54,12 @@ class TransformSettings(_JsonFields):
 
 
 @dataclasses.dataclass(frozen=True)
+class EmbeddingSettings(_JsonFields):
+    encoder_handle: str
+    seq_length: int
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainerSettings(_JsonFields):
     label_names: tuple[str, ...]
     seq_length: int
@@ -78,7 +84,9 @@ class EvaluatorSettings(_JsonFields):
     max_accuracy_drop: float
 
 
-Settings = TypeVar("Settings", ExampleGenSettings, TransformSettings, TrainerSettings, EvaluatorSettings)
+Settings = TypeVar(
+    "Settings", ExampleGenSettings, TransformSettings, EmbeddingSettings, TrainerSettings, EvaluatorSettings
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +114,9 @@ class PipelineConfig(_JsonFields):
     dropout: float = 0.1
     max_train_steps: int | None = None  # Caps fine-tuning steps (CPU budgets); None = full epochs.
     distribution: str = "none"  # mirrored: all local GPUs; multi_worker_mirrored: the TF_CONFIG cluster.
+    # Drift against the last run whose data passed validation (none: not checked).
+    max_label_drift: float = 0.1  # L-infinity distance between the train splits' label distributions.
+    max_token_length_drift: float = 0.1  # Jensen-Shannon divergence between the token-length distributions.
     # Evaluation gate.
     min_accuracy: float = 0.5
     max_accuracy_drop: float = 0.0  # Allowed drop against the latest blessed model.
@@ -135,6 +146,9 @@ class PipelineConfig(_JsonFields):
             raise InputError(f"distribution {self.distribution!r} is not one of {', '.join(DISTRIBUTIONS)}")
         if bool(self.preprocessor_handle) != bool(self.encoder_handle):
             raise InputError("give both a preprocessor and an encoder handle, or neither (default encoder)")
+        for option in ("max_label_drift", "max_token_length_drift"):
+            if not 0 <= getattr(self, option) <= 1:
+                raise InputError(f"--{option.replace('_', '-')} {getattr(self, option)} is not between 0 and 1")
         if self.seq_length < 3:
             raise InputError(f"seq_length {self.seq_length} leaves no room for text between [CLS] and [SEP]")
         if self.epochs is None and self.mode == "finetune":

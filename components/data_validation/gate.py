@@ -1,9 +1,10 @@
 """ValidationGate: turns ExampleValidator's anomalies into a failed run with a readable reason, plus HTML pages.
 
 ExampleValidator only records anomalies; the run would go on to Transform and training with bad data. The gate
-reads what it recorded, writes statistics.html and anomalies.html, and raises AnomaliesFoundError if any split has
-anomalies. Wire Transform after it (`transform.add_upstream_node(gate)` or consume `report`) so a rejection stops the
-run before Transform.
+reads what it recorded, adds label drift against the last accepted run (drift.py), writes statistics.html and
+anomalies.html, and raises AnomaliesFoundError if any split has anomalies. Wire Transform after it
+(`transform.add_upstream_node(gate)` or consume `report`) so a rejection stops the run before Transform.
+TokenLengthDriftGate does the same after Transform for the token lengths, before any training.
 """
 
 import dataclasses
@@ -23,6 +24,9 @@ from tfx.components.example_validator.executor import DEFAULT_FILE_NAME as ANOMA
 from tfx.components.statistics_gen import stats_artifact_utils
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
+
+from sentence_tfx import features
+from sentence_tfx.components.data_validation import drift
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +74,27 @@ def find_problems(
     ]
 
 
-def summarize(problems: list[Problem]) -> str:
+def summarize(problems: list[Problem], next_step: str = "Transform") -> str:
     """The multi-line text a person reads in the failed run: per split and feature, what is wrong."""
     lines = [f"  {p.split}: {p.feature}: {p.short_description}: {p.detail}" for p in problems]
     return "\n".join(
         [
-            f"Data validation found {_count(len(problems), 'anomaly', 'anomalies')}; the run stops before Transform:",
+            f"Data validation found {_count(len(problems), 'anomaly', 'anomalies')}; the run stops before {next_step}:",
             *lines,
         ]
+    )
+
+
+def drift_problem(split: str, found: drift.Drift, option: str) -> Problem:
+    """A drift past its threshold, as a Problem; `option` names the threshold's command-line option."""
+    what = "Label" if found.feature == features.LABEL else "Token-length"
+    return Problem(
+        split,
+        found.feature,
+        "ERROR",
+        f"{what} distribution drifted from the last accepted run",
+        f"{found.measure} {found.value:.3f} is above the threshold {found.threshold:g}",
+        f"{found.change} ({found.measure} {found.value:.2f} > {option} {found.threshold:g})",
     )
 
 
@@ -140,10 +157,11 @@ def write_report(
     out_dir: str,
     statistics: Mapping[str, statistics_pb2.DatasetFeatureStatistics],
     problems: list[Problem],
-    schema: schema_pb2.Schema,
+    schema: schema_pb2.Schema | None,
+    next_step: str = "Transform",
 ) -> tuple[str, str]:
     """Writes statistics.html and anomalies.html into out_dir (any filesystem TensorFlow knows); returns their
-    paths."""
+    paths. Without a schema the anomalies page has no "Expected" section."""
     tf.io.gfile.makedirs(out_dir)
     stats_sections = "".join(
         f"<h2>{html.escape(split)}</h2>{_feature_table(stats)}"
@@ -151,8 +169,8 @@ def write_report(
         for split, stats in statistics.items()
     )
     verdict = (
-        f"<p class=bad>{_count(len(problems), 'anomaly', 'anomalies')}: this data does not go on to Transform "
-        "and training.</p>"
+        f"<p class=bad>{_count(len(problems), 'anomaly', 'anomalies')}: this data does not go on to "
+        f"{'Transform and training' if next_step == 'Transform' else next_step}.</p>"
         if problems
         else "<p class=good>No anomalies.</p>"
     )
@@ -163,18 +181,17 @@ def write_report(
         if problems
         else ""
     )
-    schema_features, schema_domains = display_util.get_schema_dataframe(schema)
+    expected = ""
+    if schema is not None:
+        schema_features, schema_domains = display_util.get_schema_dataframe(schema)
+        expected = "<h2>Expected (the schema)</h2>" + schema_features.to_html() + schema_domains.to_html()
     pages = {
         STATISTICS_HTML: _page(
             "Statistics",
             "<p>Per split: a summary table, then the Facets view (it loads its scripts from the web).</p>"
             + stats_sections,
         ),
-        ANOMALIES_HTML: _page(
-            "Anomalies",
-            verdict + problems_table + "<h2>Expected (the schema)"
-            "</h2>" + schema_features.to_html() + schema_domains.to_html(),
-        ),
+        ANOMALIES_HTML: _page("Anomalies", verdict + problems_table + expected),
     }
     for name, page in pages.items():
         with tf.io.gfile.GFile(os.path.join(out_dir, name), "w") as out:
@@ -224,14 +241,28 @@ def _rejected_dir(report_uri: str) -> str:
     return posixpath.join(posixpath.dirname(output_dir), "rejected", execution_id)
 
 
+def _stop_or_pass(problems, statistics, schema, report_uri: str, next_step: str) -> None:
+    """Writes the report; raises AnomaliesFoundError if there are problems, so the run stops before next_step."""
+    out_dir = _rejected_dir(report_uri) if problems else report_uri
+    stats_html, anomalies_html = write_report(out_dir, statistics, problems, schema, next_step)
+    log.info("Data validation report: %s and %s", anomalies_html, stats_html)
+    if problems:
+        raise AnomaliesFoundError(
+            f"{summarize(problems, next_step)}\nReport: {anomalies_html} (statistics: {stats_html})"
+        )
+
+
 @tfx.dsl.components.component
 def ValidationGate(
     statistics: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleStatistics],
     anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
     schema: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Schema],
     report: tfx.dsl.components.OutputArtifact[ValidationReport],
+    max_label_drift: tfx.dsl.components.Parameter[float],
+    previous_statistics: tfx.dsl.components.InputArtifact[drift.AcceptedStatistics] = None,
 ) -> None:
-    """Writes the HTML report; raises AnomaliesFoundError if any split has anomalies, so the run stops here."""
+    """Writes the HTML report; raises AnomaliesFoundError if any split has anomalies or the train split's labels
+    drifted from the last accepted run's (`previous_statistics`, none at first), so the run stops here."""
     anomalies_by_split = {
         split: anomalies_util.load_anomalies_binary(
             os.path.join(artifact_utils.get_split_uri([anomalies], split), ANOMALIES_FILE)
@@ -244,8 +275,38 @@ def ValidationGate(
     }
     schema_proto = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema.uri))
     problems = find_problems(anomalies_by_split, stats_by_split, schema_proto)
-    out_dir = _rejected_dir(report.uri) if problems else report.uri
-    stats_html, anomalies_html = write_report(out_dir, stats_by_split, problems, schema_proto)
-    log.info("Data validation report: %s and %s", anomalies_html, stats_html)
-    if problems:
-        raise AnomaliesFoundError(f"{summarize(problems)}\nReport: {anomalies_html} (statistics: {stats_html})")
+    if previous_statistics is None:
+        log.info("no accepted statistics of an earlier run: label drift not checked")
+    else:
+        labels = drift.label_drift(stats_by_split[drift.TRAIN], previous_statistics, max_label_drift)
+        if labels and labels.drifted:
+            problems.append(drift_problem(drift.TRAIN, labels, "--max-label-drift"))
+    _stop_or_pass(problems, stats_by_split, schema_proto, report.uri, "Transform")
+
+
+@tfx.dsl.components.component
+def TokenLengthDriftGate(
+    statistics: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleStatistics],
+    transformed_statistics: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleStatistics],
+    report: tfx.dsl.components.OutputArtifact[ValidationReport],
+    accepted_statistics: tfx.dsl.components.OutputArtifact[drift.AcceptedStatistics],
+    max_token_length_drift: tfx.dsl.components.Parameter[float],
+    tokenization: tfx.dsl.components.Parameter[str],
+    previous_statistics: tfx.dsl.components.InputArtifact[drift.AcceptedStatistics] = None,
+) -> None:
+    """After Transform: stops the run if the token lengths (`transformed_statistics`, Transform's) drifted from the
+    last accepted run's; otherwise records this run's statistics as accepted, the next run's baseline. Lengths are
+    compared only under the same `tokenization` (preprocessor and sequence length)."""
+    transformed = drift.load_transformed(transformed_statistics)
+    problems = []
+    if previous_statistics is None:
+        log.info("no accepted statistics of an earlier run: token-length drift not checked")
+    elif previous_statistics.get_string_custom_property(drift.TOKENIZATION) != tokenization:
+        log.info("the tokenization changed since the last accepted run: token-length drift not checked")
+    else:
+        lengths = drift.token_length_drift(transformed, previous_statistics, max_token_length_drift)
+        if lengths and lengths.drifted:
+            problems.append(drift_problem(drift.TRANSFORMED, lengths, "--max-token-length-drift"))
+    _stop_or_pass(problems, {drift.TRANSFORMED: transformed}, None, report.uri, "training")
+    train = stats_artifact_utils.load_statistics(statistics, drift.TRAIN).get_default_slice_or_die().proto()
+    drift.record(accepted_statistics, train, transformed, tokenization)

@@ -90,6 +90,7 @@ def _run_pipeline(root, rows_by_split):
         statistics=statistics_gen.outputs["statistics"],
         anomalies=validator.outputs["anomalies"],
         schema=schema_gen.outputs["schema"],
+        max_label_drift=0.1,  # No earlier accepted run here: not checked.
     )
     tfx.orchestration.LocalDagRunner().run(
         tfx.dsl.Pipeline(

@@ -5,10 +5,11 @@ from tfx import v1 as tfx
 from sentence_tfx.config import TrainerSettings
 
 
-def create_trainer(settings: TrainerSettings, transformed_examples, transform_graph, schema) -> tfx.components.Trainer:
+def create_trainer(settings: TrainerSettings, examples, transform_graph, schema) -> tfx.components.Trainer:
+    """`examples`: EmbeddingGen's embeddings in frozen mode, Transform's transformed examples in finetune mode."""
     return tfx.components.Trainer(
         run_fn="sentence_tfx.components.trainer.training.run_fn",
-        examples=transformed_examples,
+        examples=examples,
         transform_graph=transform_graph,
         schema=schema,
         custom_config={"settings": settings.to_json()},

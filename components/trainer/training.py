@@ -4,7 +4,6 @@ import logging
 import math
 import shutil
 import tempfile
-import time
 
 import numpy as np
 import tensorflow as tf
@@ -14,13 +13,13 @@ from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from sentence_tfx import features
+from sentence_tfx.components.embedding_gen import embeddings
 from sentence_tfx.components.trainer import distribution
 from sentence_tfx.components.trainer import model as classifier_model
 from sentence_tfx.components.trainer import serving_warmup, signatures
 from sentence_tfx.config import TrainerSettings
 
 log = logging.getLogger(__name__)
-EMBEDDING_BATCH_SIZE = 128  # Inference only: larger than a training batch, small enough for long texts.
 FROZEN_HEAD_UPDATES = 5000  # Default budget of the frozen head: 3 epochs of SST-2, 30 of TREC ...
 FROZEN_HEAD_EPOCHS = (3, 30)  # ... within these bounds, so tiny data sets are not trained thousands of epochs.
 SHUFFLE_SEED = 42
@@ -89,35 +88,6 @@ def _dataset(fn_args, files, tft_output, batch_size: int, shuffle: bool, epochs:
     )
 
 
-def embed_dataset(encoder, dataset, split: str, batch_size: int):
-    """Runs the frozen encoder once over a split: (embeddings, labels) as numpy arrays, in the split's order.
-
-    Examples are encoded shortest first, so each batch is trimmed to nearly its own length and little padding
-    goes through the encoder."""
-    ids = {name: [] for name in features.TOKEN_FEATURES}
-    labels = []
-    for batch, label in dataset:
-        for name in ids:
-            ids[name].append(batch[name].numpy())
-        labels.append(label.numpy())
-    ids = {name: np.concatenate(parts) for name, parts in ids.items()}
-    order = np.argsort(ids[features.MASK].sum(axis=1), kind="stable")
-    embed = tf.function(lambda batch: classifier_model.sentence_embedding(encoder, batch, training=False))
-    embeddings, started = None, time.monotonic()
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        vectors = embed({name: tf.constant(value[rows]) for name, value in ids.items()}).numpy()
-        if embeddings is None:
-            embeddings = np.zeros((len(order), vectors.shape[1]), np.float32)
-        embeddings[rows] = vectors
-        done = start + len(rows)
-        if (start // batch_size) % 100 == 99 or done == len(order):
-            log.info(
-                "embedding %s: %d/%d examples, %.0f/s", split, done, len(order), done / (time.monotonic() - started)
-            )
-    return embeddings, np.concatenate(labels)
-
-
 def _compile(model, optimizer):
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
@@ -127,18 +97,16 @@ def frozen_head_epochs(examples: int, batch_size: int) -> int:
     return min(max(math.ceil(FROZEN_HEAD_UPDATES / math.ceil(examples / batch_size)), fewest), most)
 
 
+def _frozen_embeddings(fn_args) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Train and eval embeddings and labels: in frozen mode the Trainer's examples are EmbeddingGen's output."""
+    return (*embeddings.read(fn_args.train_files), *embeddings.read(fn_args.eval_files))
+
+
 def _train_frozen(settings, fn_args, tft_output, encoder, head, callbacks):
-    """The encoder runs once per example; only the head trains, for all epochs, on the cached embeddings.
+    """Only the head trains, for all epochs, on the embeddings EmbeddingGen computed once per example.
 
-    With several workers each one embeds all the data (the encoder pass is not split) and the head's batches are."""
-
-    def embed(files, split):
-        return embed_dataset(
-            encoder, _dataset(fn_args, files, tft_output, 1024, shuffle=False), split, batch_size=EMBEDDING_BATCH_SIZE
-        )
-
-    train_x, train_y = embed(fn_args.train_files, "train")
-    eval_x, eval_y = embed(fn_args.eval_files, "eval")
+    With several workers each one reads all the embeddings and the head's batches are split."""
+    train_x, train_y, eval_x, eval_y = _frozen_embeddings(fn_args)
     epochs = settings.epochs or frozen_head_epochs(len(train_y), settings.batch_size)
     log.info("training the head on %d cached embeddings for %d epochs", len(train_y), epochs)
     _compile(head, tf_keras.optimizers.Adam(settings.head_learning_rate))

@@ -23,6 +23,8 @@ def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     outputs = {name: tf.cast(packed[name], tf.int64) for name in features.TOKEN_FEATURES}
     wordpieces = tokens.merge_dims(-2, -1).row_lengths()
     outputs[features.TRUNCATED] = tf.cast(wordpieces > seq_length - 2, tf.int64)
+    # Its post-transform statistics are what the token-length drift check compares between runs.
+    outputs[features.TOKEN_COUNT] = tf.reduce_sum(outputs[features.MASK], axis=1)
     outputs[features.LABEL_INDEX] = _label_index(_single_value(inputs[features.LABEL]), settings.label_names)
     outputs[features.TEXT] = text  # Passed through: the Trainer writes the serving warm-up requests from it.
     return outputs

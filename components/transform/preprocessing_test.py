@@ -40,6 +40,7 @@ def test_ids_are_fixed_length_and_truncation_is_flagged_exactly_at_the_limit(tin
     assert outputs[features.TRUNCATED].numpy().tolist() == [0, 0, 1, 0]
     mask = outputs[features.MASK].numpy()
     assert mask.sum(axis=1).tolist() == [5, TINY_SEQ_LENGTH, TINY_SEQ_LENGTH, 2]  # An empty text is [CLS] [SEP].
+    assert outputs[features.TOKEN_COUNT].numpy().tolist() == [5, TINY_SEQ_LENGTH, TINY_SEQ_LENGTH, 2]
     ids = outputs[features.WORD_IDS].numpy()
     np.testing.assert_array_equal(ids[mask == 0], 0)  # [PAD] after the text, nothing else.
     np.testing.assert_array_equal(ids[1, 1:-1], ids[2, 1:-1])  # The cut text keeps its first words.

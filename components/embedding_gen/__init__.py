@@ -1,0 +1,1 @@
+"""EmbeddingGen: the frozen encoder over the transformed examples, on Beam; the frozen Trainer trains on its output."""
