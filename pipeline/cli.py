@@ -60,7 +60,7 @@ def _embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace):
     """The PipelineConfig of the pipeline options; InputError says what is wrong with them. Reads no data."""
     if args.encoder:
         for key, value in _encoder_pair(args.encoder).items():
@@ -86,7 +86,7 @@ def exit_status(summary) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = _config_from_args(args)
+    config = config_from_args(args)
     logs.import_tensorflow_quietly()
     from sentence_tfx.pipeline import preflight
 
@@ -119,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    config = _config_from_args(args)
+    config = config_from_args(args)
     if args.orchestrator == "kubeflow-v2" and not args.image:
         raise InputError("--orchestrator kubeflow-v2 needs --image (every component runs in it)")
     logs.import_tensorflow_quietly()

@@ -121,9 +121,13 @@ def _check_seq_length(config: PipelineConfig) -> None:
 def encoder_positions(encoder_dir: Path) -> int | None:
     """Rows of the encoder's position embedding table (ours: `position_embeddings`; TF Hub's BERT encoders:
     `position_embedding/embeddings`), read from saved_model.pb without loading the model; None if it has none."""
+    from google.protobuf.message import DecodeError
     from tensorflow.core.protobuf import saved_model_pb2
 
-    saved_model = saved_model_pb2.SavedModel.FromString((encoder_dir / "saved_model.pb").read_bytes())
+    try:
+        saved_model = saved_model_pb2.SavedModel.FromString((encoder_dir / "saved_model.pb").read_bytes())
+    except DecodeError as error:
+        raise InputError(f"{encoder_dir}/saved_model.pb: not a SavedModel: {error}") from None
     rows = {
         node.variable.shape.dim[0].size
         for graph in saved_model.meta_graphs

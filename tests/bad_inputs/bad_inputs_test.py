@@ -129,6 +129,12 @@ PATH_CASES = [
         ["--preprocessor {work}/a_dir: not a SavedModel (no saved_model.pb in it)"],
     ),
     (
+        "encoder-saved-model-corrupt",
+        RUN + " --encoder {work}/corrupt/encoder --preprocessor {work}/corrupt/encoder",
+        2,
+        ["{work}/corrupt/encoder/saved_model.pb: not a SavedModel"],
+    ),
+    (
         "preprocessor-is-a-file",
         RUN + " --encoder {work}/a_dir --preprocessor {work}/a_file.txt",
         2,
@@ -303,6 +309,8 @@ def workspace(monkeypatch):
     (work / "a_dir").mkdir()
     (work / "a_dir" / "train.csv").write_text("text,label\na,pos\nb,neg\n")
     (work / "data.csv").mkdir()
+    (work / "corrupt" / "encoder").mkdir(parents=True)
+    (work / "corrupt" / "encoder" / "saved_model.pb").write_bytes(b"\xff\xff not a protocol buffer")
     (work / "a_file.txt").write_text("not a folder, not a database\n")
     (work / "broken.csv").symlink_to(work / "gone.csv")
     os.mkfifo(work / "fifo.csv")
