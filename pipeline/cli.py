@@ -24,6 +24,9 @@ EXIT_PUSHED, EXIT_NOT_BLESSED, EXIT_BAD_INPUT, EXIT_INVALID_DATA, EXIT_INTERNAL_
 def _export_encoder(args: argparse.Namespace) -> int:
     logs.import_tensorflow_quietly()
     from sentence_tfx.encoder import export
+    from sentence_tfx.pipeline import preflight
+
+    preflight.check_writable_dir("--out", args.out)
 
     info = export.export(Path(args.out), Path(args.source) if args.source else None, args.seq_length)
     print(f"preprocessor: {Path(args.out) / 'preprocessor'}  (seq_length {info['seq_length']})")
@@ -44,6 +47,8 @@ def _embed(args: argparse.Namespace) -> int:
     from sentence_tfx.encoder import export
 
     encoder_dir = Path(args.encoder) if args.encoder else export.cached_export()
+    if not ((encoder_dir / "preprocessor").is_dir() and (encoder_dir / "encoder").is_dir()):
+        raise InputError(f"--encoder {encoder_dir}: not an export-encoder directory (preprocessor/ and encoder/)")
     preprocess = hub.KerasLayer(str(encoder_dir / "preprocessor"))
     encode = hub.KerasLayer(str(encoder_dir / "encoder"))
     inputs = preprocess(tf.constant(args.texts))
@@ -122,7 +127,12 @@ def _compile(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.orchestrator == "kubeflow-v2" and not args.image:
         raise InputError("--orchestrator kubeflow-v2 needs --image (every component runs in it)")
+    if Path(args.out).is_dir():
+        raise InputError(f"--out {args.out}: is a directory; give the file to write")
     logs.import_tensorflow_quietly()
+    from sentence_tfx.pipeline import preflight
+
+    preflight.check_writable_dir("--out", str(Path(args.out).parent))
     config, tfx_pipeline = _pipeline(config)
     if args.orchestrator == "kubeflow-v2":
         from sentence_tfx.pipeline import kubeflow_v2

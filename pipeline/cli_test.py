@@ -3,6 +3,7 @@ console log that shows every component start and finish. Statuses 2 and 3 are in
 
 import dataclasses
 import re
+import shlex
 import subprocess
 import sys
 import types
@@ -53,25 +54,10 @@ def test_an_internal_error_exits_4_with_a_hint_or_the_traceback(verbose, monkeyp
 
 @pytest.mark.slow
 def test_a_run_logs_every_component_exits_0_when_pushed_and_1_when_not_blessed(tiny_export, tmp_path, capsys):
-    argv = [
-        "run",
-        "--train",
-        str(TRAIN),
-        "--eval",
-        str(TRAIN.with_name("eval.csv")),
-        "--encoder",
-        str(tiny_export),
-        "--seq-length",
-        "16",
-        "--epochs",
-        "2",
-        "--min-accuracy",
-        "0",
-        "--pipeline-root",
-        str(tmp_path / "pipeline"),
-        "--serving-dir",
-        str(tmp_path / "serving"),
-    ]
+    argv = shlex.split(
+        f"run --train {TRAIN} --eval {TRAIN.with_name('eval.csv')} --encoder {tiny_export} --seq-length 16 --epochs 2 "
+        f"--min-accuracy 0 --pipeline-root {tmp_path / 'pipeline'} --serving-dir {tmp_path / 'serving'}"
+    )
     run = subprocess.run(
         [sys.executable, "-m", "sentence_tfx.pipeline.cli", *argv], capture_output=True, text=True, cwd=tmp_path
     )
@@ -83,10 +69,10 @@ def test_a_run_logs_every_component_exits_0_when_pushed_and_1_when_not_blessed(t
     lines = COMPONENT_LINE.findall(run.stderr)
     assert sorted(lines) == sorted((name, state) for name in components for state in ("running", "finished"))
     assert "Unable to register cu" not in run.stderr
-    print(f"{len(components)} components, {len(lines)} start/finish lines")
 
     # The same run, now requiring perfect accuracy: trained (from the cache) and evaluated, not blessed.
     assert cli.main([*argv, "--min-accuracy", "1"]) == cli.EXIT_NOT_BLESSED
     out = capsys.readouterr().out
     assert "blessed: no" in out and "pushed:  nothing (not blessed)" in out
     assert len(list((tmp_path / "serving").iterdir())) == 1
+    print(f"{len(components)} components, {len(lines)} start/finish lines")

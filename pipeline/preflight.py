@@ -40,7 +40,7 @@ def check(config: PipelineConfig) -> None:
             _check_saved_model(option(field), handle)
     _check_seq_length(config)
     for field in ("pipeline_root", "serving_dir"):
-        _check_writable_dir(option(field), getattr(config, field))
+        check_writable_dir(option(field), getattr(config, field))
     if config.metadata_path:
         _check_sqlite_file(option("metadata_path"), config.metadata_path)
     if config.metadata_mysql:
@@ -139,7 +139,7 @@ def encoder_positions(encoder_dir: Path) -> int | None:
     return rows.pop() if len(rows) == 1 else None
 
 
-def _check_writable_dir(name: str, path: str) -> None:
+def check_writable_dir(name: str, path: str) -> None:
     """The folder, or the nearest one above it that exists (the run creates the rest), takes a new entry. The probe is
     removed again, so a run refused later leaves nothing behind."""
     if _scheme(path):
@@ -159,7 +159,7 @@ def _check_writable_dir(name: str, path: str) -> None:
 
 def _check_sqlite_file(name: str, path: str) -> None:
     file = Path(path)
-    _check_writable_dir(name, str(file.parent))
+    check_writable_dir(name, str(file.parent))
     found = _stat(name, file)
     if found is not None and stat.S_ISDIR(found.st_mode):
         raise InputError(f"{name} {path}: is a directory; ML Metadata needs an SQLite file")

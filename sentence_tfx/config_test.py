@@ -75,19 +75,19 @@ def test_bad_settings_are_explained(fields, message):
 
 
 def test_boundaries_themselves_are_allowed():
-    config = PipelineConfig(
-        train_data="a.csv",
-        seq_length=3,
-        epochs=1,
-        batch_size=1,
-        max_train_steps=1,
-        hidden_units=1,
-        head_learning_rate=1e-9,
-        warmup_fraction=1.0,
-        weight_decay=0.0,
-        dropout=0.0,
-        min_accuracy=1.0,
-        max_accuracy_drop=1.0,
-        label_names=("a", "b"),
-    )
-    assert config.epochs == 1
+    boundaries = {
+        "seq_length": 3,
+        "epochs": 1,
+        "batch_size": 1,
+        "max_train_steps": 1,
+        "hidden_units": 1,
+        "head_learning_rate": 1e-9,
+        "warmup_fraction": 1.0,
+        "weight_decay": 0.0,
+        "dropout": 0.0,
+        "min_accuracy": 1.0,
+        "max_accuracy_drop": 1.0,
+        "label_names": ("a", "b"),
+    }
+    config = PipelineConfig(train_data="a.csv", **boundaries)
+    assert {field: getattr(config, field) for field in boundaries} == boundaries

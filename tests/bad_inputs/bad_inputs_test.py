@@ -177,6 +177,31 @@ PATH_CASES = [
         2,
         ["--metadata-path {work}/a_file.txt: not an SQLite database"],
     ),
+    (
+        "export-out-is-a-file",
+        "export-encoder --out {work}/a_file.txt --from {work}/a_dir",
+        2,
+        ["--out {work}/a_file.txt: is a file, not a directory"],
+    ),
+    (
+        "export-from-not-a-model",
+        "export-encoder --out {work}/open/encoder --from {work}/a_dir",
+        2,
+        ["{work}/a_dir/modules.json is missing: not a sentence-transformers model folder?"],
+    ),
+    ("embed-not-an-export", "embed --encoder {work}/a_dir hello", 2, ["--encoder {work}/a_dir: not an export-encoder"]),
+    (
+        "compile-out-is-a-folder",
+        "compile --orchestrator airflow --out {work}/a_dir --train gs://b/t.csv --labels neg,pos",
+        2,
+        ["--out {work}/a_dir: is a directory; give the file to write"],
+    ),
+    (
+        "compile-out-inside-a-file",
+        "compile --orchestrator airflow --out {work}/a_file.txt/dag.py --train gs://b/t.csv --labels neg,pos",
+        2,
+        ["--out {work}/a_file.txt: is a file, not a directory"],
+    ),
     ("metadata-mysql-malformed", RUN + " --metadata-mysql tfx@db", 2, ["'tfx@db' is not USER@HOST:PORT/DATABASE"]),
 ]
 
