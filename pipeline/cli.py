@@ -2,7 +2,6 @@
 
 import argparse
 import dataclasses
-import logging
 import os
 import shlex
 import sys
@@ -14,15 +13,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING line
 warnings.filterwarnings("ignore", category=FutureWarning, module="google.api_core")  # Python 3.10 notice, per import.
 
 import sentence_tfx.keras2  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-from sentence_tfx.config import DISTRIBUTIONS, FORMATS, MODES  # noqa: E402
+from sentence_tfx.config import DISTRIBUTIONS, FORMATS, MODES, PipelineConfig  # noqa: E402
 from sentence_tfx.errors import InputError  # noqa: E402
+from sentence_tfx.pipeline import logs  # noqa: E402
 
 # Exit statuses, as the README documents them.
 EXIT_PUSHED, EXIT_NOT_BLESSED, EXIT_BAD_INPUT, EXIT_INVALID_DATA, EXIT_INTERNAL_ERROR = 0, 1, 2, 3, 4
 
 
 def _export_encoder(args: argparse.Namespace) -> int:
+    logs.import_tensorflow_quietly()
     from sentence_tfx.encoder import export
+    from sentence_tfx.pipeline import preflight
+
+    preflight.check_writable_dir("--out", args.out)
 
     info = export.export(Path(args.out), Path(args.source) if args.source else None, args.seq_length)
     print(f"preprocessor: {Path(args.out) / 'preprocessor'}  (seq_length {info['seq_length']})")
@@ -35,6 +39,7 @@ def _export_encoder(args: argparse.Namespace) -> int:
 
 
 def _embed(args: argparse.Namespace) -> int:
+    logs.import_tensorflow_quietly()
     import json
 
     import numpy as np
@@ -45,6 +50,8 @@ def _embed(args: argparse.Namespace) -> int:
     from sentence_tfx.encoder import export
 
     encoder_dir = Path(args.encoder) if args.encoder else export.cached_export()
+    if not ((encoder_dir / "preprocessor").is_dir() and (encoder_dir / "encoder").is_dir()):
+        raise InputError(f"--encoder {encoder_dir}: not an export-encoder directory (preprocessor/ and encoder/)")
     preprocess = hub.KerasLayer(str(encoder_dir / "preprocessor"))
     encode = hub.KerasLayer(str(encoder_dir / "encoder"))
     inputs = preprocess(tf.constant(args.texts))
@@ -75,36 +82,44 @@ def _embed(args: argparse.Namespace) -> int:
     return 0
 
 
-class _ProgressFilter(logging.Filter):
-    """Keeps errors, this project's own lines and TFX's "Component X is running/finished"; drops library chatter."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.ERROR or record.name.split(".")[0] == "sentence_tfx":
-            return True
-        message = record.getMessage()
-        return (
-            record.name == "absl"
-            and message.startswith("Component ")
-            and message.endswith((" is running.", " is finished."))
-        )
-
-
-def _pipeline_from_args(args: argparse.Namespace):
-    """(config, tfx pipeline) from the pipeline options; InputError says what is wrong with them."""
-    from sentence_tfx.pipeline import pipeline
-    from sentence_tfx.config import PipelineConfig
-
+def config_from_args(args: argparse.Namespace):
+    """The PipelineConfig of the pipeline options; InputError says what is wrong with them. Reads no data."""
+    if args.encoder:
+        for key, value in _encoder_pair(args.encoder).items():
+            setattr(args, key, value)
     fields = {field.name for field in dataclasses.fields(PipelineConfig)}  # The options are named after them.
     overrides = {key: value for key, value in vars(args).items() if key in fields and value is not None}
-    config = pipeline.prepare(PipelineConfig(**overrides))
+    return PipelineConfig(**overrides)
+
+
+def _pipeline(config):
+    """(prepared config, tfx pipeline)."""
+    from sentence_tfx.pipeline import pipeline
+
+    config = pipeline.prepare(config)
     return config, pipeline.create_pipeline(config)
 
 
+def exit_status(summary) -> int:
+    """0 only for a model that was blessed and pushed; 1 when the Evaluator or the serving check refused it; blessed
+    by both but not pushed is a failure of the run itself."""
+    if summary.pushed_to:
+        return EXIT_PUSHED
+    if not summary.blessed or summary.serving_check_failure:
+        return EXIT_NOT_BLESSED
+    return EXIT_INTERNAL_ERROR
+
+
 def _run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    logs.import_tensorflow_quietly()
+    from sentence_tfx.pipeline import preflight
+
+    preflight.check(config)
     from sentence_tfx.components.data_validation.gate import AnomaliesFoundError
     from sentence_tfx.pipeline import results, runners
 
-    config, tfx_pipeline = _pipeline_from_args(args)
+    config, tfx_pipeline = _pipeline(config)
     try:
         runners.run(tfx_pipeline, args.runner)
     except AnomaliesFoundError as error:
@@ -124,9 +139,10 @@ def _run(args: argparse.Namespace) -> int:
     print(f"reused from earlier runs (TFX cache): {', '.join(summary.reused_steps) or 'nothing'}")
     print(f"data validation report: {summary.validation_report}")
     print(f"TensorBoard logs:       {summary.tensorboard_dir}")
-    if summary.pushed_to:
-        return EXIT_PUSHED
-    return EXIT_NOT_BLESSED if summary.push.refused_by else EXIT_INTERNAL_ERROR
+    status = exit_status(summary)
+    if status == EXIT_INTERNAL_ERROR:
+        print("internal error: the model was blessed but the Pusher pushed nothing", file=sys.stderr)
+    return status
 
 
 def _push_line(push) -> str:
@@ -145,12 +161,19 @@ def _push_line(push) -> str:
 
 
 def _compile(args: argparse.Namespace) -> int:
-    config, tfx_pipeline = _pipeline_from_args(args)
+    config = config_from_args(args)
+    if args.orchestrator == "kubeflow-v2" and not args.image:
+        raise InputError("--orchestrator kubeflow-v2 needs --image (every component runs in it)")
+    if Path(args.out).is_dir():
+        raise InputError(f"--out {args.out}: is a directory; give the file to write")
+    logs.import_tensorflow_quietly()
+    from sentence_tfx.pipeline import preflight
+
+    preflight.check_writable_dir("--out", str(Path(args.out).parent))
+    config, tfx_pipeline = _pipeline(config)
     if args.orchestrator == "kubeflow-v2":
         from sentence_tfx.pipeline import kubeflow_v2
 
-        if not args.image:
-            raise InputError("--orchestrator kubeflow-v2 needs --image (every component runs in it)")
         kubeflow_v2.compile_pipeline(tfx_pipeline, config, args.image, args.out)
     else:
         from sentence_tfx.pipeline import airflow_dag
@@ -161,6 +184,7 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    logs.import_tensorflow_quietly()
     from sentence_tfx.serving.server import serve
 
     serve(Path(args.model_base_path), args.model_name, args.host, args.rest_port, args.grpc_port, args.poll_interval)
@@ -172,7 +196,14 @@ def _encoder_pair(value: str) -> dict:
     path = Path(value)
     if (path / "preprocessor").is_dir() and (path / "encoder").is_dir():
         return {"preprocessor_handle": str(path / "preprocessor"), "encoder_handle": str(path / "encoder")}
+    if "://" not in value and not path.exists():
+        raise InputError(f"--encoder {value}: no such directory")
     return {"encoder_handle": value}
+
+
+def _label_list(value: str) -> tuple[str, ...]:
+    """--labels "neg, pos" is ("neg", "pos"): labels read from the data are stripped too."""
+    return tuple(label.strip() for label in value.split(","))
 
 
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
@@ -186,7 +217,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--labels",
         dest="label_names",
-        type=lambda v: tuple(v.split(",")),
+        type=_label_list,
         metavar="A,B,...",
         help="class names in index order (default: the sorted labels of --train)",
     )
@@ -338,16 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "encoder", None):
-        for key, value in _encoder_pair(args.encoder).items():
-            setattr(args, key, value)
-    level = logging.DEBUG if args.verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command == "run" and not args.verbose:
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_ProgressFilter())
-    for name in ("absl", "sentence_tfx"):  # Explicit levels: TF and Beam lower the root's mid-run.
-        logging.getLogger(name).setLevel(level)
+    logs.configure(args.verbose, progress_only=args.command == "run" and not args.verbose)
     try:
         return args.handler(args)
     except InputError as error:  # The project's own: the message says what and where.

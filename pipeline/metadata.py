@@ -21,7 +21,7 @@ def parse_mysql_address(address: str) -> dict:
     match = _MYSQL_ADDRESS.fullmatch(address)
     if not match:
         raise InputError(
-            f"MySQL metadata address {address!r} is not USER@HOST:PORT/DATABASE "
+            f"--metadata-mysql {address!r} is not USER@HOST:PORT/DATABASE "
             f"(the password comes from ${PASSWORD_VARIABLE})"
         )
     return {**match.groupdict(), "port": int(match["port"])}

@@ -26,6 +26,7 @@ from sentence_tfx.components.pusher.component import create_pusher
 from sentence_tfx.components.serving_check.component import ServingCheck
 from sentence_tfx.components.trainer.component import create_trainer
 from sentence_tfx.components.transform.component import create_transform
+from sentence_tfx.errors import InputError
 from sentence_tfx.pipeline import metadata
 from sentence_tfx.config import (
     EmbeddingSettings,
@@ -81,6 +82,12 @@ def prepare(config: PipelineConfig) -> PipelineConfig:
             len(summary.labels),
             dict(summary.labels.most_common(10)),
             f", {summary.empty_texts} empty texts" if summary.empty_texts else "",
+        )
+    train = summaries[config.train_data]
+    if len(train.labels) < 2:
+        raise InputError(
+            f"--train {config.train_data}: all {train.rows} examples have the label {next(iter(train.labels))!r}; "
+            "a classifier needs at least 2 classes"
         )
     if not config.label_names:
         labels = sorted(summaries[config.train_data].labels, key=_label_sort_key)

@@ -5,8 +5,10 @@ only its own settings (TransformSettings, TrainerSettings, ...), so its recorded
 key, change only when a setting it uses changes.
 """
 
+import collections
 import dataclasses
 import json
+import math
 import os
 from pathlib import Path
 from typing import TypeVar
@@ -16,6 +18,7 @@ from sentence_tfx.errors import InputError
 FORMATS = ("csv", "tsv", "jsonl", "tfrecord")
 MODES = ("frozen", "finetune")
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")  # See components/trainer/distribution.py.
+MAX_PIPELINE_NAME_LENGTH = 63  # tfx.dsl.Pipeline refuses longer names.
 _EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -25,6 +28,103 @@ _EXTENSIONS = {
     ".tfrecords": "tfrecord",
     ".gz": "tfrecord",
 }
+
+
+# The CLI option of each field whose option is not --field-name; fields without one are named as they are.
+_OPTIONS = {
+    "train_data": "--train",
+    "eval_data": "--eval",
+    "data_format": "--format",
+    "label_names": "--labels",
+    "preprocessor_handle": "--preprocessor",
+    "encoder_handle": "--encoder",
+    "head_learning_rate": "--head-lr",
+    "encoder_learning_rate": "--encoder-lr",
+    "beam_pipeline_args": "--beam-args",
+    "enable_cache": "--cache",
+}
+FIELDS_WITHOUT_OPTION = ("warmup_fraction", "weight_decay", "hidden_units", "dropout")
+
+
+def option(field: str) -> str:
+    """How messages name a PipelineConfig field: as the CLI option that sets it (pipeline/cli.py; a test checks)."""
+    if field in FIELDS_WITHOUT_OPTION:
+        return field
+    return _OPTIONS.get(field, "--" + field.replace("_", "-"))
+
+
+def format_from_extension(path: str) -> str | None:
+    return _EXTENSIONS.get(Path(path).suffix.lower())
+
+
+@dataclasses.dataclass(frozen=True)
+class _Range:
+    """Allowed values of a numeric field; NaN is in no range, infinity only in none with an infinite bound."""
+
+    low: float
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+    optional: bool = False  # None is allowed (it means "the default").
+    why: str = ""
+
+    def __contains__(self, value) -> bool:
+        above = self.low < value if self.low_open else self.low <= value
+        below = value < self.high if self.high_open or math.isinf(self.high) else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        if math.isinf(self.high):
+            return f"{kind} {'>' if self.low_open else '≥'} {self.low}"
+        return f"{kind} in {'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
+
+
+_BOUNDS = {
+    "seq_length": _Range(3, integer=True, why="[CLS] and [SEP] take 2 of the tokens"),
+    "epochs": _Range(1, integer=True, optional=True),
+    "batch_size": _Range(1, integer=True),
+    "max_train_steps": _Range(1, integer=True, optional=True),
+    "hidden_units": _Range(1, integer=True),
+    "head_learning_rate": _Range(0, low_open=True),
+    "encoder_learning_rate": _Range(0, low_open=True),
+    "warmup_fraction": _Range(0, 1),
+    "weight_decay": _Range(0),
+    "dropout": _Range(0, 1, high_open=True),
+    "min_accuracy": _Range(0, 1),
+    "max_accuracy_drop": _Range(0, 1),
+    "max_label_drift": _Range(0, 1),
+    "max_token_length_drift": _Range(0, 1),
+}
+
+
+def _check_bounds(field: str, value, allowed: _Range) -> None:
+    if value is None and allowed.optional:
+        return
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not is_number or (allowed.integer and not isinstance(value, int)) or value not in allowed:
+        raise InputError(f"{option(field)} {value}: must be {allowed}" + (f" ({allowed.why})" if allowed.why else ""))
+
+
+def _check_label_names(labels: tuple[str, ...]) -> None:
+    """Given label names: at least two, none empty or repeated, none with whitespace the data would not have."""
+    if not labels:
+        return  # The sorted labels of the train data.
+    given = f"{option('label_names')} {','.join(labels)!r}"
+    for index, label in enumerate(labels, 1):
+        if not label.strip():
+            raise InputError(f"{given}: label {index} is empty")
+        if label != label.strip():
+            raise InputError(
+                f"{given}: {label!r} has surrounding whitespace, which labels read from the data never have "
+                f"(it is stripped); write {label.strip()!r}"
+            )
+    repeated = [label for label, count in collections.Counter(labels).items() if count > 1]
+    if repeated:
+        raise InputError(f"{given}: {', '.join(map(repr, repeated))} given more than once")
+    if len(labels) < 2:
+        raise InputError(f"{given}: a classifier needs at least 2 classes")
 
 
 class _JsonFields:
@@ -130,29 +230,69 @@ class PipelineConfig(_JsonFields):
     enable_cache: bool = True  # TFX caching: a rerun reuses every step whose inputs and settings are unchanged.
 
     def __post_init__(self):
+        """Checks every value before any work starts; an InputError names the option and what it must be."""
+        if not self.train_data:
+            raise InputError(f"{option('train_data')}: give the training data file")
         if self.data_format is None:
-            suffix = Path(self.train_data).suffix.lower()
-            if suffix not in _EXTENSIONS:
-                raise InputError(
-                    f"cannot tell the format of {self.train_data} from its extension; pass "
-                    f"--format ({'|'.join(FORMATS)})"
-                )
-            object.__setattr__(self, "data_format", _EXTENSIONS[suffix])
-        if self.data_format not in FORMATS:
-            raise InputError(f"format {self.data_format!r} is not one of {', '.join(FORMATS)}")
-        if self.mode not in MODES:
-            raise InputError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
-        if self.distribution not in DISTRIBUTIONS:
-            raise InputError(f"distribution {self.distribution!r} is not one of {', '.join(DISTRIBUTIONS)}")
-        if bool(self.preprocessor_handle) != bool(self.encoder_handle):
-            raise InputError("give both a preprocessor and an encoder handle, or neither (default encoder)")
-        for option in ("max_label_drift", "max_token_length_drift"):
-            if not 0 <= getattr(self, option) <= 1:
-                raise InputError(f"--{option.replace('_', '-')} {getattr(self, option)} is not between 0 and 1")
-        if self.seq_length < 3:
-            raise InputError(f"seq_length {self.seq_length} leaves no room for text between [CLS] and [SEP]")
+            object.__setattr__(self, "data_format", self._format_from_extensions())
+        for field, choices in (("data_format", FORMATS), ("mode", MODES), ("distribution", DISTRIBUTIONS)):
+            if getattr(self, field) not in choices:
+                raise InputError(f"{option(field)} {getattr(self, field)!r} is not one of {', '.join(choices)}")
+        if self.encoder_handle and not self.preprocessor_handle:
+            raise InputError(
+                f"{option('encoder_handle')} {self.encoder_handle} needs {option('preprocessor_handle')} too, unless "
+                "it is an export-encoder directory (one holding preprocessor/ and encoder/)"
+            )
+        if self.preprocessor_handle and not self.encoder_handle:
+            raise InputError(f"{option('preprocessor_handle')} needs {option('encoder_handle')} too")
+        for field, allowed in _BOUNDS.items():
+            _check_bounds(field, getattr(self, field), allowed)
+        self._check_columns()
+        _check_label_names(self.label_names)
+        if self.metadata_path and self.metadata_mysql:
+            raise InputError(
+                f"{option('metadata_path')} and {option('metadata_mysql')} both say where ML Metadata lives; give one"
+            )
+        if not self.pipeline_name:
+            raise InputError(f"{option('pipeline_name')}: must not be empty")
+        if len(self.pipeline_name) > MAX_PIPELINE_NAME_LENGTH:
+            raise InputError(
+                f"{option('pipeline_name')} {self.pipeline_name!r}: at most {MAX_PIPELINE_NAME_LENGTH} characters "
+                f"(TFX's limit), got {len(self.pipeline_name)}"
+            )
         if self.epochs is None and self.mode == "finetune":
             object.__setattr__(self, "epochs", 2)
+
+    def _format_from_extensions(self) -> str:
+        """The format both files are read in when --format is not given: their extensions must say, and agree."""
+        formats = {}
+        for field in ("train_data", "eval_data"):
+            path = getattr(self, field)
+            if path is None:
+                continue
+            formats[field] = format_from_extension(path)
+            if formats[field] is None:
+                raise InputError(
+                    f"{option(field)} {path}: cannot tell the format from its extension; pass "
+                    f"{option('data_format')} ({'|'.join(FORMATS)})"
+                )
+        if len(set(formats.values())) > 1:
+            raise InputError(
+                f"{option('train_data')} {self.train_data} is {formats['train_data']} but {option('eval_data')} "
+                f"{self.eval_data} is {formats['eval_data']} by their extensions; both splits are read in one format: "
+                f"convert one, or pass {option('data_format')} to read both as that format"
+            )
+        return formats["train_data"]
+
+    def _check_columns(self):
+        for field in ("text_column", "label_column"):
+            if not getattr(self, field):
+                raise InputError(f"{option(field)}: must name a column, got an empty name")
+        if self.text_column == self.label_column:
+            raise InputError(
+                f"{option('text_column')} and {option('label_column')} are both {self.text_column!r}: the model "
+                "would learn the label from the label"
+            )
 
     @property
     def sqlite_path(self) -> str | None:

@@ -1,6 +1,9 @@
+import math
+
 import pytest
 
 from sentence_tfx.config import PipelineConfig
+from sentence_tfx.errors import InputError
 
 
 def test_json_round_trip_keeps_every_field():
@@ -21,16 +24,70 @@ def test_defaults_follow_the_mode_and_root():
     assert PipelineConfig(train_data="a.jsonl").data_format == "jsonl"
 
 
+def test_one_format_for_both_files():
+    assert PipelineConfig(train_data="a.tsv", eval_data="gs://b/e.tsv").data_format == "tsv"
+    assert PipelineConfig(train_data="a.csv", eval_data="b.jsonl", data_format="csv").data_format == "csv"  # Asked.
+    assert PipelineConfig(train_data="a.txt", eval_data="b.txt", data_format="tsv").data_format == "tsv"
+
+
 @pytest.mark.parametrize(
     "fields, message",
     [
-        ({"train_data": "a.txt"}, "cannot tell the format of a.txt"),
-        ({"train_data": "a.csv", "mode": "distill"}, "mode 'distill'"),
-        ({"train_data": "a.csv", "encoder_handle": "x"}, "both a preprocessor and an encoder"),
-        ({"train_data": "a.csv", "seq_length": 2}, "no room for text"),
-        ({"train_data": "a.csv", "distribution": "horovod"}, "distribution 'horovod' is not one of none, mirrored"),
+        ({"train_data": ""}, "--train: give the training data file"),
+        ({"train_data": "a.txt"}, "--train a.txt: cannot tell the format from its extension; pass --format"),
+        ({"train_data": "a.csv", "eval_data": "b"}, "--eval b: cannot tell the format"),
+        ({"train_data": "a.csv", "eval_data": "b.jsonl"}, "--train a.csv is csv but --eval b.jsonl is jsonl"),
+        ({"train_data": "a.csv", "data_format": "xml"}, "--format 'xml' is not one of csv, tsv"),
+        ({"train_data": "a.csv", "mode": "distill"}, "--mode 'distill' is not one of frozen, finetune"),
+        ({"train_data": "a.csv", "distribution": "horovod"}, "--distribution 'horovod' is not one of none, mirrored"),
+        ({"train_data": "a.csv", "encoder_handle": "x"}, "--encoder x needs --preprocessor too"),
+        ({"train_data": "a.csv", "preprocessor_handle": "x"}, "--preprocessor needs --encoder too"),
+        ({"train_data": "a.csv", "seq_length": 2}, r"--seq-length 2: must be an integer ≥ 3 \(\[CLS\] and \[SEP\]"),
+        ({"train_data": "a.csv", "seq_length": 64.0}, "--seq-length 64.0: must be an integer"),
+        ({"train_data": "a.csv", "epochs": 0}, "--epochs 0: must be an integer ≥ 1"),
+        ({"train_data": "a.csv", "epochs": -1}, "--epochs -1: must be an integer ≥ 1"),
+        ({"train_data": "a.csv", "epochs": True}, "--epochs True: must be an integer ≥ 1"),
+        ({"train_data": "a.csv", "batch_size": 0}, "--batch-size 0: must be an integer ≥ 1"),
+        ({"train_data": "a.csv", "max_train_steps": 0}, "--max-train-steps 0: must be an integer ≥ 1"),
+        ({"train_data": "a.csv", "hidden_units": 0}, "hidden_units 0: must be an integer ≥ 1"),
+        ({"train_data": "a.csv", "head_learning_rate": 0.0}, "--head-lr 0.0: must be a number > 0"),
+        ({"train_data": "a.csv", "encoder_learning_rate": math.nan}, "--encoder-lr nan: must be a number > 0"),
+        ({"train_data": "a.csv", "head_learning_rate": math.inf}, "--head-lr inf: must be a number > 0"),
+        ({"train_data": "a.csv", "warmup_fraction": 1.5}, r"warmup_fraction 1.5: must be a number in \[0, 1\]"),
+        ({"train_data": "a.csv", "weight_decay": -0.1}, "weight_decay -0.1: must be a number ≥ 0"),
+        ({"train_data": "a.csv", "dropout": 1.0}, r"dropout 1.0: must be a number in \[0, 1\)"),
+        ({"train_data": "a.csv", "min_accuracy": 1.01}, r"--min-accuracy 1.01: must be a number in \[0, 1\]"),
+        ({"train_data": "a.csv", "max_accuracy_drop": -0.5}, r"--max-accuracy-drop -0.5: must be a number in \[0, 1\]"),
+        ({"train_data": "a.csv", "text_column": "label"}, "--text-column and --label-column are both 'label'"),
+        ({"train_data": "a.csv", "label_column": ""}, "--label-column: must name a column"),
+        ({"train_data": "a.csv", "label_names": ("pos", "", "neg")}, "--labels 'pos,,neg': label 2 is empty"),
+        ({"train_data": "a.csv", "label_names": ("pos", "neg", "pos")}, "--labels 'pos,neg,pos': 'pos' given more"),
+        ({"train_data": "a.csv", "label_names": ("pos",)}, "--labels 'pos': a classifier needs at least 2 classes"),
+        ({"train_data": "a.csv", "label_names": ("pos ", "neg")}, "'pos ' has surrounding whitespace.*write 'pos'"),
+        ({"train_data": "a.csv", "metadata_path": "m.db", "metadata_mysql": "u@h:1/d"}, "give one"),
+        ({"train_data": "a.csv", "pipeline_name": ""}, "--pipeline-name: must not be empty"),
+        ({"train_data": "a.csv", "pipeline_name": "p" * 64}, "at most 63 characters"),
     ],
 )
 def test_bad_settings_are_explained(fields, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         PipelineConfig(**fields)
+
+
+def test_boundaries_themselves_are_allowed():
+    boundaries = {
+        "seq_length": 3,
+        "epochs": 1,
+        "batch_size": 1,
+        "max_train_steps": 1,
+        "hidden_units": 1,
+        "head_learning_rate": 1e-9,
+        "warmup_fraction": 1.0,
+        "weight_decay": 0.0,
+        "dropout": 0.0,
+        "min_accuracy": 1.0,
+        "max_accuracy_drop": 1.0,
+        "label_names": ("a", "b"),
+    }
+    config = PipelineConfig(train_data="a.csv", **boundaries)
+    assert {field: getattr(config, field) for field in boundaries} == boundaries

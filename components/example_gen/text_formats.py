@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import io
 import json
+import logging
 from collections.abc import Iterator
 
 import numpy as np
@@ -20,6 +21,7 @@ from sentence_tfx.errors import InputError
 # TSV keeps CSV quoting (not QUOTE_NONE) so quoted fields may hold tabs and newlines: a quote inside an unquoted field
 # stays literal (`the " hidden " film`), and strict=True turns a field that only starts with a quote into an error.
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
+log = logging.getLogger(__name__)
 
 
 class InputDataError(InputError):
@@ -36,20 +38,32 @@ class Summary:
 def read_examples(
     path: str, data_format: str, text_column: str, label_column: str
 ) -> Iterator[tuple[str, str | None, str]]:
-    """Yields `(location, text, label)` per record; text is None when empty or whitespace-only (kept, not dropped)."""
+    """Yields `(location, text, label)` per record; text is None when empty or whitespace-only (kept, not dropped).
+
+    Labels are stripped of surrounding whitespace (`pos ` is `pos`: a trailing space must not make a class of its
+    own), with one warning per file that counts them."""
     readers = {"csv": _read_delimited, "tsv": _read_delimited, "jsonl": _read_jsonl, "tfrecord": _read_tfrecord}
     if data_format not in readers:
         raise InputDataError(f"format {data_format!r} is not one of {', '.join(readers)}")
-    rows = 0
+    rows, stripped = 0, collections.Counter()
     for location, text, label in readers[data_format](path, data_format, text_column, label_column):
         _check_utf8(location, text_column, text)
         _check_utf8(location, label_column, label)
         if not label.strip():
             raise InputDataError(f"{location}: field {label_column!r}: label is empty")
+        if label != label.strip():
+            stripped[label] += 1
         rows += 1
-        yield location, text if text.strip() else None, label
+        yield location, text if text.strip() else None, label.strip()
     if not rows:
         raise InputDataError(f"{path}: empty file: no {data_format} records")
+    if stripped:
+        log.warning(
+            "%s: %d labels had surrounding whitespace, stripped so they join their class: %s",
+            path,
+            stripped.total(),
+            ", ".join(f"{label!r} → {label.strip()!r} ({count})" for label, count in stripped.most_common(5)),
+        )
 
 
 def scan(path: str, data_format: str, text_column: str, label_column: str) -> Summary:
@@ -131,6 +145,22 @@ def _column_index(location: str, header: list[str], name: str) -> int:
     return header.index(name)
 
 
+class _RepeatedKeyError(Exception):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _object_without_repeats(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object as a dict; json.loads would keep the last of repeated keys without a word."""
+    record = {}
+    for key, value in pairs:
+        if key in record:
+            raise _RepeatedKeyError(key)
+        record[key] = value
+    return record
+
+
 class _JsonNumber(str):
     """A JSON number kept as its literal text, so a numeric label is written exactly as given (1 → "1")."""
 
@@ -142,9 +172,15 @@ def _read_jsonl(path, data_format, text_column, label_column):
                 continue
             location = f"{path}:{number}"
             try:
-                record = json.loads(line, parse_int=_JsonNumber, parse_float=_JsonNumber)
+                record = json.loads(
+                    line, parse_int=_JsonNumber, parse_float=_JsonNumber, object_pairs_hook=_object_without_repeats
+                )
             except json.JSONDecodeError as e:
                 raise InputDataError(f"{location}: invalid JSON: {e}") from None
+            except _RepeatedKeyError as e:
+                raise InputDataError(
+                    f"{location}: key {e.key!r} appears more than once in one object; which value is meant?"
+                ) from None
             if not isinstance(record, dict):
                 raise InputDataError(f"{location}: expected a JSON object, got {type(record).__name__}")
             yield (

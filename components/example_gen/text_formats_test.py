@@ -112,6 +112,17 @@ def test_scan_counts_rows_labels_and_empty_texts(tmp_path):
     )
 
 
+def test_labels_are_stripped_into_their_class_with_one_warning_per_file(tmp_path, caplog):
+    path = _write(tmp_path, "d.tsv", "text\tlabel\na\tpos\nb\tpos \nc\t neg\nd\tneg\ne\tpos \n")
+    with caplog.at_level("WARNING", logger=text_formats.__name__):
+        summary = text_formats.scan(path, "tsv", "text", "label")
+    assert summary.labels == collections.Counter({"pos": 3, "neg": 2})
+    (warning,) = caplog.messages
+    assert warning == f"{path}: 3 labels had surrounding whitespace, stripped so they join their class: " + (
+        "'pos ' → 'pos' (2), ' neg' → 'neg' (1)"
+    )
+
+
 @pytest.mark.parametrize(
     "data_format, content, expected",
     [
@@ -134,6 +145,8 @@ def test_scan_counts_rows_labels_and_empty_texts(tmp_path):
         ("jsonl", b'{"text": "a", "label": {"k": 1}}\n', ":1: field 'label' must be a string or number, got {"),
         ("jsonl", b'{"text": 5, "label": "a"}\n', ":1: field 'text' must be a string, got number"),
         ("jsonl", b'{"text": "\xff", "label": "a"}\n', ":1: field 'text' is not UTF-8: bytes b'\\xff'"),
+        ("jsonl", b'{"text": "a", "label": "b"}\n{"text": "a", "label": "b", "text": "c"}\n', ":2: key 'text' appears"),
+        ("jsonl", b'{"text": "a", "label": "b", "meta": {"k": 1, "k": 2}}\n', ":1: key 'k' appears more than once"),
         ("tfrecord", b"not a tfrecord file", ":record 1: unreadable TFRecord"),
     ],
 )
