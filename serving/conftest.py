@@ -79,12 +79,15 @@ def model_versions(tiny_export, tmp_path_factory):
 
 
 @contextlib.contextmanager
-def running_server(model_versions, base_dir):
-    """A server on ephemeral 127.0.0.1 ports over `base_dir`, with version 1 pushed; fast polling, 64 KiB bodies."""
+def running_server(model_versions, base_dir, push_first: bool = True, **options):
+    """A server on ephemeral 127.0.0.1 ports over `base_dir`, with version 1 pushed unless `push_first` is False;
+    fast polling, 64 KiB bodies unless `options` (ModelServer's) say otherwise."""
     from sentence_tfx.serving.server import ModelServer
 
-    shutil.copytree(model_versions[1], base_dir / "1")
-    server = ModelServer(base_dir, MODEL_NAME, rest_port=0, grpc_port=0, poll_interval=0.2, max_body_bytes=64 * 1024)
+    if push_first:
+        shutil.copytree(model_versions[1], base_dir / "1")
+    options = {"poll_interval": 0.2, "max_body_bytes": 64 * 1024, **options}
+    server = ModelServer(base_dir, MODEL_NAME, rest_port=0, grpc_port=0, **options)
     server.start()
     try:
         yield server
