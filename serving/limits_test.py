@@ -23,10 +23,23 @@ CAP = TINY_SEQ_LENGTH * BYTES_PER_TOKEN
 
 
 @pytest.fixture(scope="module")
+def impatient_server(model_versions, tmp_path_factory):
+    """Short head and body deadlines; no model needed to show them."""
+    options = {"header_timeout": TIMEOUT, "body_timeout": TIMEOUT}
+    with running_server(model_versions, tmp_path_factory.mktemp("slow"), push_first=False, **options) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def patient_client(impatient_server):
+    with httpx.Client(base_url=f"http://127.0.0.1:{impatient_server.rest_port}", timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
 def server(model_versions, tmp_path_factory):
-    """Short timeouts; TF Serving's own body limit is irrelevant here, so the default 16 MiB."""
-    options = {"header_timeout": TIMEOUT, "body_timeout": TIMEOUT, "max_body_bytes": 16 * 1024 * 1024}
-    with running_server(model_versions, tmp_path_factory.mktemp("limits"), **options) as server:
+    """The default 16 MiB body limit, so a 15 MB text gets through."""
+    with running_server(model_versions, tmp_path_factory.mktemp("huge"), max_body_bytes=16 * 1024 * 1024) as server:
         yield server
 
 
@@ -48,24 +61,37 @@ def _read_until_closed(connection: socket.socket) -> bytes:
     return received
 
 
+def _read_response(connection: socket.socket) -> tuple[bytes, bytes, bytes]:
+    """One HTTP/1.1 response: (status line, lower-cased header block, body of its Content-Length)."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += connection.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, _, headers = head.partition(b"\r\n")
+    length = int(next(line for line in headers.lower().split(b"\r\n") if line.startswith(b"content-length:"))[15:])
+    while len(body) < length:
+        body += connection.recv(65536)
+    return status_line, headers.lower(), body
+
+
 def test_cut_text_keeps_whole_characters():
     assert cut_text(b"abc", 5) == b"abc"
-    assert cut_text("aé€😀".encode(), 3) == b"a"  # é is 2 bytes (1-2), € 3 (3-5): byte 3 starts €
-    assert cut_text("aé€😀".encode(), 4) == "aé".encode()
+    text = "aé€😀".encode()  # bytes 0 | 1-2 | 3-5 | 6-9
+    assert [cut_text(text, size).decode() for size in range(11)] == ["", "a", "a", *["aé"] * 3, *["aé€"] * 4, "aé€😀"]
     assert cut_text("😀😀".encode(), 5) == "😀".encode()
     assert cut_text("😀".encode(), 3) == b""
 
 
-def test_a_client_that_sends_nothing_is_disconnected(server, client):
-    with _connect(server) as connection:
-        assert client.get("/readyz").status_code == 200  # Others are served meanwhile.
+def test_a_client_that_sends_nothing_is_disconnected(impatient_server, patient_client):
+    with _connect(impatient_server) as connection:
+        assert patient_client.get("/healthz").status_code == 200  # Others are served meanwhile.
         assert _read_until_closed(connection) == b""
 
 
-def test_a_request_head_sent_byte_by_byte_is_cut_off(server, client):
+def test_a_request_head_sent_byte_by_byte_is_cut_off(impatient_server, patient_client):
     head = f"POST {MODEL_URL}:predict HTTP/1.1\r\nHost: x\r\n" + "X-Padding: y\r\n" * 1000
     sent = 0
-    with _connect(server) as connection, pytest.raises(OSError):
+    with _connect(impatient_server) as connection, pytest.raises(OSError):
         for byte in head.encode():
             connection.sendall(bytes([byte]))
             sent += 1
@@ -79,29 +105,28 @@ def test_a_request_head_sent_byte_by_byte_is_cut_off(server, client):
                     pass
                 connection.setblocking(True)
     assert sent < len(head), "the whole head went through"
-    assert client.get("/readyz").status_code == 200
+    assert patient_client.get("/healthz").status_code == 200
 
 
-def test_a_slow_body_gets_408_and_the_connection_closes(server):
+def test_a_slow_body_gets_408_and_the_connection_closes(impatient_server):
     body = json.dumps({"instances": ["a great film"]}).encode()
     head = f"POST {MODEL_URL}:predict HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-    with _connect(server) as connection:
+    with _connect(impatient_server) as connection:
         connection.sendall(head + body[:5])
-        response = _read_until_closed(connection)
-    status_line, _, rest = response.partition(b"\r\n")
-    assert status_line == b"HTTP/1.1 408 Request Timeout"
-    assert b"connection: close" in rest.lower()
-    assert json.loads(rest.partition(b"\r\n\r\n")[2]) == {"error": f"Request body not received within {TIMEOUT:g} s"}
+        status_line, headers, body = _read_response(connection)
+        assert _read_until_closed(connection) == b""
+    assert status_line == b"HTTP/1.1 408 Request Timeout" and b"connection: close" in headers
+    assert json.loads(body) == {"error": f"Request body not received within {TIMEOUT:g} s"}
 
 
-def test_the_head_deadline_restarts_for_each_request_on_a_connection(server):
-    request = f"GET {MODEL_URL} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
-    with _connect(server) as connection:
+def test_the_head_deadline_restarts_for_each_request_on_a_connection(impatient_server):
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    with _connect(impatient_server) as connection:
         connection.sendall(request)
-        assert connection.recv(65536).startswith(b"HTTP/1.1 200 OK")
+        assert _read_response(connection)[0] == b"HTTP/1.1 200 OK"
         time.sleep(TIMEOUT * 2)  # Longer than the head deadline, shorter than uvicorn's 5 s keep-alive.
         connection.sendall(request)  # A new head: its own deadline, from its first byte.
-        assert connection.recv(65536).startswith(b"HTTP/1.1 200 OK")
+        assert _read_response(connection)[0] == b"HTTP/1.1 200 OK"
         connection.sendall(request[:10])
         assert _read_until_closed(connection) == b""
 
