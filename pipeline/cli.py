@@ -185,9 +185,25 @@ def _compile(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     logs.import_tensorflow_quietly()
+    from sentence_tfx.serving.batching import BatchingOptions
     from sentence_tfx.serving.server import serve
 
-    serve(Path(args.model_base_path), args.model_name, args.host, args.rest_port, args.grpc_port, args.poll_interval)
+    def given(*names: str) -> dict:
+        return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+    batching_options = given("max_batch_size", "batch_timeout_micros", "num_batch_threads")
+    if batching_options and not args.enable_batching:
+        raise InputError(f"--{next(iter(batching_options)).replace('_', '-')} needs --enable-batching")
+    serve(
+        Path(args.model_base_path),
+        args.model_name,
+        args.host,
+        args.rest_port,
+        args.grpc_port,
+        args.poll_interval,
+        batching=BatchingOptions(**batching_options) if args.enable_batching else None,
+        **given("header_timeout", "body_timeout", "drain_seconds"),
+    )
     return 0
 
 
@@ -363,6 +379,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--rest-port", type=int, default=8501)
     serve_parser.add_argument("--grpc-port", type=int, default=8500)
     serve_parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between version checks")
+    serve_parser.add_argument(
+        "--enable-batching", action="store_true", help="merge concurrent requests into one model call (TF Serving's)"
+    )
+    serve_parser.add_argument("--max-batch-size", type=int, help="rows per merged call (default: 32)")
+    serve_parser.add_argument(
+        "--batch-timeout-micros", type=int, help="longest wait for a batch to fill (default: 2000)"
+    )
+    serve_parser.add_argument("--num-batch-threads", type=int, help="batches run at once (default: the CPU count)")
+    serve_parser.add_argument("--header-timeout", type=float, help="seconds to send a request head (default: 10)")
+    serve_parser.add_argument("--body-timeout", type=float, help="seconds to send a request body (default: 30)")
+    serve_parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        help="after SIGTERM: seconds of answering with readiness failing, before in-flight requests finish and "
+        "the server exits 0 (default: 5)",
+    )
     serve_parser.set_defaults(handler=_serve)
     return parser
 

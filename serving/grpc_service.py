@@ -19,27 +19,40 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from sentence_tfx.serving.metrics import Call
 from sentence_tfx.serving.servable import Servable, ServingError, invalid
 from sentence_tfx.serving.versions import VersionManager
 
 logger = logging.getLogger(__name__)
 SIGNATURE_DEF_FIELD = "signature_def"
+# Requests block their thread while they wait in a batch: enough threads for a full batch of concurrent clients.
+MAX_THREADS = 64
 
 
-def _rpc(method):
-    """Turns ServingError into the matching gRPC status, and any other failure into INTERNAL."""
+def _rpc(method_label: str):
+    """Records the call's metrics, turns ServingError into the matching gRPC status and any other failure into
+    INTERNAL. The method gets the Call to fill in."""
 
-    @functools.wraps(method)
-    def wrapper(self, request, context):
-        try:
-            return method(self, request, context)
-        except ServingError as error:
-            context.abort(error.code, error.message)
-        except Exception as error:  # A bug must cost one request, not the server.
-            logger.exception("Unexpected error in %s", method.__name__)
-            context.abort(grpc.StatusCode.INTERNAL, f"Internal error: {error}")
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, request, context):
+            call = Call("grpc")
+            call.method = method_label
+            code, message = grpc.StatusCode.OK, ""
+            try:
+                return method(self, request, context, call)
+            except ServingError as error:
+                code, message = error.code, error.message
+            except Exception as error:  # A bug must cost one request, not the server.
+                logger.exception("Unexpected error in %s", method.__name__)
+                code, message = grpc.StatusCode.INTERNAL, f"Internal error: {error}"
+            finally:
+                self._manager.metrics.finish(call, code)
+            context.abort(code, message)
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
 def _version(spec: model_pb2.ModelSpec) -> int | None:
@@ -58,16 +71,19 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     def __init__(self, manager: VersionManager):
         self._manager = manager
 
-    def _servable(self, spec: model_pb2.ModelSpec) -> Servable:
-        return self._manager.servable(spec.name, _version(spec))
+    def _servable(self, spec: model_pb2.ModelSpec, call: Call) -> Servable:
+        servable = self._manager.servable(spec.name, _version(spec))
+        call.served_by(self._manager.model_name, servable.version)
+        return servable
 
-    @_rpc
-    def Predict(self, request: predict_pb2.PredictRequest, context) -> predict_pb2.PredictResponse:
-        servable = self._servable(request.model_spec)
+    @_rpc("predict")
+    def Predict(self, request: predict_pb2.PredictRequest, context, call: Call) -> predict_pb2.PredictResponse:
+        servable = self._servable(request.model_spec, call)
         try:
             inputs = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
         except (TypeError, ValueError) as error:
             raise invalid(f"Malformed input TensorProto: {error}") from None
+        call.signature = servable.signature(request.model_spec.signature_name)[0]
         signature_name, outputs = servable.predict(inputs, request.model_spec.signature_name)
         unknown = set(request.output_filter) - set(outputs)
         if unknown:
@@ -81,11 +97,11 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
                 response.outputs[name].CopyFrom(tf.make_tensor_proto(value))
         return response
 
-    @_rpc
+    @_rpc("classify")
     def Classify(
-        self, request: classification_pb2.ClassificationRequest, context
+        self, request: classification_pb2.ClassificationRequest, context, call: Call
     ) -> classification_pb2.ClassificationResponse:
-        servable = self._servable(request.model_spec)
+        servable = self._servable(request.model_spec, call)
         kind = request.input.WhichOneof("kind")
         if kind is None:
             raise invalid("Input is empty")
@@ -94,6 +110,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         signature_name, classes, scores = servable.classify(
             list(examples.examples), context_example, request.model_spec.signature_name
         )
+        call.signature = signature_name
         response = classification_pb2.ClassificationResponse(
             model_spec=_spec(servable, request.model_spec, signature_name)
         )
@@ -103,16 +120,16 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
                 classifications.classes.add(label=label.decode(errors="replace"), score=score)
         return response
 
-    @_rpc
+    @_rpc("metadata")
     def GetModelMetadata(
-        self, request: get_model_metadata_pb2.GetModelMetadataRequest, context
+        self, request: get_model_metadata_pb2.GetModelMetadataRequest, context, call: Call
     ) -> get_model_metadata_pb2.GetModelMetadataResponse:
         if not request.metadata_field:
             raise invalid("GetModelMetadataRequest must specify at least one metadata_field")
         for field in request.metadata_field:
             if field != SIGNATURE_DEF_FIELD:
                 raise invalid(f"Metadata field {field} is not supported")
-        servable = self._servable(request.model_spec)
+        servable = self._servable(request.model_spec, call)
         response = get_model_metadata_pb2.GetModelMetadataResponse(model_spec=_spec(servable, request.model_spec, ""))
         response.metadata[SIGNATURE_DEF_FIELD].Pack(servable.signature_def_map())
         return response
@@ -122,15 +139,17 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
     def __init__(self, manager: VersionManager):
         self._manager = manager
 
-    @_rpc
-    def GetModelStatus(self, request, context):
-        return self._manager.status(request.model_spec.name, _version(request.model_spec))
+    @_rpc("status")
+    def GetModelStatus(self, request, context, call: Call):
+        status = self._manager.status(request.model_spec.name, _version(request.model_spec))
+        call.model = self._manager.model_name
+        return status
 
 
 def create_server(manager: VersionManager, address: str, max_message_bytes: int) -> tuple[grpc.Server, int]:
     """A gRPC server bound to `address` (port 0 picks a free one); returns it unstarted with its port."""
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="grpc"),
+        futures.ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="grpc"),
         options=[("grpc.max_receive_message_length", max_message_bytes), ("grpc.max_send_message_length", -1)],
     )
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(manager), server)

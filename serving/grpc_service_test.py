@@ -50,10 +50,7 @@ def test_predict_reports_the_version(predictions):
 
 def test_classify_matches_predict(predictions):
     scores = tf.make_ndarray(predictions.Predict(_predict_request(text=TEXTS), timeout=30).outputs["scores"])
-    request = classification_pb2.ClassificationRequest(model_spec=model_pb2.ModelSpec(name=MODEL_NAME))
-    for text in TEXTS:
-        request.input.example_list.examples.add().features.feature["text"].bytes_list.value.append(text.encode())
-    response = predictions.Classify(request, timeout=30)
+    response = predictions.Classify(_classify_request(*({"text": text} for text in TEXTS)), timeout=30)
     assert response.model_spec.version.value == 1 and response.model_spec.signature_name == "serving_tf_example"
     result = [[(entry.label, entry.score) for entry in row.classes] for row in response.result.classifications]
     assert [[label for label, _ in row] for row in result] == [["negative", "positive"]] * 2
@@ -75,6 +72,15 @@ def test_metadata_and_status(channel, predictions):
     (version,) = status.model_version_status
     assert version.version == 1 and version.state == get_model_status_pb2.ModelVersionStatus.AVAILABLE
     assert version.status.error_code == 0 and version.status.error_message == ""
+
+
+def _classify_request(*features: dict[str, str]) -> classification_pb2.ClassificationRequest:
+    request = classification_pb2.ClassificationRequest(model_spec=model_pb2.ModelSpec(name=MODEL_NAME))
+    for example in features:
+        added = request.input.example_list.examples.add()
+        for name, text in example.items():
+            added.features.feature[name].bytes_list.value.append(text.encode())
+    return request
 
 
 def _label_request():
@@ -124,6 +130,12 @@ def _label_request():
             classification_pb2.ClassificationRequest(model_spec=model_pb2.ModelSpec(name=MODEL_NAME)),
             grpc.StatusCode.INVALID_ARGUMENT,
             "Input is empty",
+        ),
+        (
+            "Classify",
+            _classify_request({"txt": "a great film"}),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "example 0: feature 'text' must hold one string, the text to classify; found none",
         ),
         (
             "GetModelMetadata",

@@ -1,32 +1,46 @@
 """TF Serving's REST API (`/v1/models/...`) on Starlette, with its JSON encoding of tensors and tf.Examples.
 
 Paths, request and response shapes and error bodies follow TF Serving's http_rest_api_handler, so its REST clients
-work unchanged. Model calls run in a thread pool: the event loop only moves bytes.
+work unchanged. Model calls run in a thread pool: the event loop only moves bytes. Besides the model API: Prometheus
+metrics at TF Serving's path, and the liveness and readiness probes (`/healthz`, `/readyz`).
 """
 
+import asyncio
 import base64
 import binascii
 import json
 import logging
 import re
+import threading
 
 import grpc
 import numpy as np
 import tensorflow as tf
 from google.protobuf import json_format
 from starlette.applications import Starlette
+from tensorflow.core.protobuf import meta_graph_pb2
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sentence_tfx.serving.servable import Servable, ServingError, check_input_names, dtype_name, invalid
-from sentence_tfx.serving.versions import VersionManager
+from sentence_tfx.serving.metrics import METRICS_PATH, Call
+from sentence_tfx.serving.servable import (
+    Servable,
+    ServingError,
+    check_input_names,
+    check_shape,
+    dtype_name,
+    invalid,
+)
+from sentence_tfx.serving.versions import INT64_MAX, VersionManager
 
 logger = logging.getLogger(__name__)
 
-_PREDICTION_PATH = re.compile(r"/v1/models/([^/:]+)(?:/versions/(\d+))?:(classify|regress|predict)", re.IGNORECASE)
-_STATUS_PATH = re.compile(r"/v1/models(?:/([^/:]+))?(?:/versions/(\d+))?(?:/(metadata))?", re.IGNORECASE)
+LIVENESS_PATH = "/healthz"
+READINESS_PATH = "/readyz"
+_PREDICTION_PATH = re.compile(r"/v1/models/([^/:]+)(?:/versions/([0-9]+))?:(classify|regress|predict)", re.IGNORECASE)
+_STATUS_PATH = re.compile(r"/v1/models(?:/([^/:]+))?(?:/versions/([0-9]+))?(?:/(metadata))?", re.IGNORECASE)
 _HTTP_STATUS = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
     grpc.StatusCode.FAILED_PRECONDITION: 400,
@@ -39,20 +53,64 @@ _HTTP_STATUS = {
 }
 
 
-def create_app(manager: VersionManager, max_body_bytes: int) -> Starlette:
+class SlowBodyError(ServingError):
+    """The body did not arrive in time: answered with 408, and the connection is closed."""
+
+
+def create_app(
+    manager: VersionManager, max_body_bytes: int, body_timeout: float, draining: threading.Event
+) -> Starlette:
+    """`draining` set: readiness fails and every response closes its connection, so clients move elsewhere."""
+
+    def respond(status: int, payload: dict) -> Response:
+        response = _json_response(status, payload)
+        if draining.is_set():
+            response.headers["connection"] = "close"
+        return response
+
     async def handle(request: Request) -> Response:
+        call = Call("rest")
         try:
-            body = await _read_body(request, max_body_bytes) if request.method == "POST" else b""
-            return _json_response(
-                200, await run_in_threadpool(_dispatch, manager, request.method, request.scope["path"], body)
-            )
+            body = await _read_body(request, max_body_bytes, body_timeout) if request.method == "POST" else b""
+            payload = await run_in_threadpool(_dispatch, manager, request.method, request.scope["path"], body, call)
+            manager.metrics.finish(call, grpc.StatusCode.OK)
+            return respond(200, payload)
         except ServingError as error:
-            return _json_response(_HTTP_STATUS.get(error.code, 500), {"error": error.message})
+            manager.metrics.finish(call, error.code)
+            slow_body = isinstance(error, SlowBodyError)
+            response = respond(408 if slow_body else _HTTP_STATUS.get(error.code, 500), {"error": error.message})
+            if slow_body:
+                response.headers["connection"] = "close"  # The rest of that body is not worth waiting for.
+            return response
         except Exception as error:  # A bug must cost one request, not the server.
             logger.exception("Unexpected error on %s %s", request.method, request.scope["path"])
-            return _json_response(500, {"error": f"Internal error: {error}"})
+            manager.metrics.finish(call, grpc.StatusCode.INTERNAL)
+            return respond(500, {"error": f"Internal error: {error}"})
 
-    return Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
+    async def metrics(request: Request) -> Response:
+        return Response(manager.metrics.exposition(), media_type=manager.metrics.content_type)
+
+    async def liveness(request: Request) -> Response:
+        """The process answers and its version watcher runs: restarting it would not help otherwise."""
+        alive = manager.watching
+        return respond(200 if alive else 503, {"status": "alive" if alive else "version watcher stopped"})
+
+    async def readiness(request: Request) -> Response:
+        """A version is loaded and the server is not draining: send it traffic."""
+        if draining.is_set():
+            return respond(503, {"status": "draining"})
+        if not manager.ready:
+            return respond(503, {"status": "no version loaded"})
+        return respond(200, {"status": "ready"})
+
+    return Starlette(
+        routes=[
+            Route(METRICS_PATH, metrics, methods=["GET"]),
+            Route(LIVENESS_PATH, liveness, methods=["GET"]),
+            Route(READINESS_PATH, readiness, methods=["GET"]),
+            Route("/{path:path}", handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        ]
+    )
 
 
 def _json_response(status: int, payload: dict) -> Response:
@@ -60,39 +118,66 @@ def _json_response(status: int, payload: dict) -> Response:
     return Response(json.dumps(payload, allow_nan=True), status_code=status, media_type="application/json")
 
 
-async def _read_body(request: Request, max_bytes: int) -> bytes:
+async def _read_body(request: Request, max_bytes: int, timeout: float) -> bytes:
+    """The whole body within `timeout` seconds of the request head, and at most `max_bytes` long."""
     too_large = invalid(f"Request body exceeds the maximum of {max_bytes} bytes")
-    if int(request.headers.get("content-length", "0") or 0) > max_bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
         raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+    async def read() -> bytes:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    try:
+        return await asyncio.wait_for(read(), timeout)
+    except asyncio.TimeoutError:
+        raise SlowBodyError(
+            grpc.StatusCode.DEADLINE_EXCEEDED, f"Request body not received within {timeout:g} s"
+        ) from None
 
 
-def _dispatch(manager: VersionManager, method: str, path: str, body: bytes) -> dict:
+def _version(text: str | None) -> int | None:
+    """A version from the URL, within TF Serving's int64 (it answers 400 for what does not convert)."""
+    if not text:
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(INT64_MAX)) or int(digits) > INT64_MAX:
+        shown = text if len(text) <= 30 else f"{text[:30]}... ({len(text)} digits)"
+        raise invalid(f"Failed to convert version: {shown} to numeric.")
+    return int(digits)
+
+
+def _dispatch(manager: VersionManager, method: str, path: str, body: bytes, call: Call) -> dict:
     if method == "POST" and (match := _PREDICTION_PATH.fullmatch(path)):
         model_name, version, verb = match.groups()
-        servable = manager.servable(model_name, int(version) if version else None)
+        call.method = verb.lower()
+        servable = manager.servable(model_name, _version(version))
+        call.served_by(manager.model_name, servable.version)
         request = _parse_json(body)
-        if verb.lower() == "predict":
-            return _predict(servable, request)
-        if verb.lower() == "classify":
-            return _classify(servable, request)
+        if call.method == "predict":
+            return _predict(servable, request, call)
+        if call.method == "classify":
+            return _classify(servable, request, call)
         raise invalid("Regress is not supported: the pushed model has no regression signature")
     if method == "GET" and (match := _STATUS_PATH.fullmatch(path)):
         model_name, version, metadata = match.groups()
+        call.method = "metadata" if metadata else "status"
         if not model_name:
             raise invalid("Missing model name in request.")
-        version = int(version) if version else None
+        version = _version(version)
         if metadata:
-            return _metadata(manager.servable(model_name, version), model_name)
-        return json_format.MessageToDict(
-            manager.status(model_name, version), preserving_proto_field_name=True, including_default_value_fields=True
-        )
+            servable = manager.servable(model_name, version)
+            call.served_by(manager.model_name, servable.version)
+            return _metadata(servable, model_name)
+        status = manager.status(model_name, version)
+        call.model = manager.model_name
+        return json_format.MessageToDict(status, preserving_proto_field_name=True, including_default_value_fields=True)
     raise invalid(f"Malformed request: {method} {path}")
 
 
@@ -121,16 +206,15 @@ def _is_b64(value) -> bool:
     return isinstance(value, dict) and list(value) == ["b64"]
 
 
-def _predict(servable: Servable, request: dict) -> dict:
+def _predict(servable: Servable, request: dict, call: Call) -> dict:
     signature_name, signature = servable.signature(request.get("signature_name", ""))
+    call.signature = signature_name
     if ("instances" in request) == ("inputs" in request):
         raise invalid("Request must have either 'instances' (row format) or 'inputs' (columnar format), not both")
     row_format = "instances" in request
     columns = _row_columns(request["instances"], signature) if row_format else _columns(request["inputs"], signature)
     check_input_names(signature, columns)
-    inputs = {
-        name: _array(name, value, tf.dtypes.as_dtype(signature.inputs[name].dtype)) for name, value in columns.items()
-    }
+    inputs = {name: _array(name, value, signature.inputs[name]) for name, value in columns.items()}
     _, outputs = servable.predict(inputs, signature_name)
     values = {name: _json_values(name, array) for name, array in outputs.items()}
     if not row_format:
@@ -177,12 +261,14 @@ def _columns(inputs, signature) -> dict:
     return {next(iter(signature.inputs)): inputs}
 
 
-def _array(name: str, value, dtype: tf.DType) -> np.ndarray:
-    """A nested JSON list → an array of `dtype`; ragged lists and values of the wrong type are rejected."""
+def _array(name: str, value, info: meta_graph_pb2.TensorInfo) -> np.ndarray:
+    """A nested JSON list → an array of the input's dtype and shape; ragged lists and wrong types are rejected."""
     shape, node = [], value
     while isinstance(node, list):
         shape.append(len(node))
         node = node[0] if node else None
+    check_shape(name, shape, info)
+    dtype = tf.dtypes.as_dtype(info.dtype)
     flat = []
 
     def walk(node, depth):
@@ -203,7 +289,12 @@ def _array(name: str, value, dtype: tf.DType) -> np.ndarray:
 def _leaf(name: str, value, dtype: tf.DType):
     if dtype == tf.string:
         if isinstance(value, str):
-            return value.encode()
+            try:
+                return value.encode()
+            except UnicodeEncodeError as error:  # a JSON "\ud800" escape decodes to a lone surrogate
+                raise invalid(
+                    f"input {name}: a string is not valid Unicode (lone surrogate at character {error.start})"
+                ) from None
         if _is_b64(value) and isinstance(value["b64"], str):
             try:
                 return base64.b64decode(value["b64"], validate=True)
@@ -218,7 +309,10 @@ def _leaf(name: str, value, dtype: tf.DType):
                 return value
             raise invalid(f"input {name}: {value} is out of range for {dtype_name(dtype.as_datatype_enum)}")
     elif dtype.is_floating and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
+        try:
+            return float(value)
+        except OverflowError:
+            raise invalid(f"input {name}: {value} is out of range for {dtype_name(dtype.as_datatype_enum)}") from None
     raise invalid(f"input {name}: expects {dtype_name(dtype.as_datatype_enum)} values, got {json.dumps(value)[:100]}")
 
 
@@ -244,14 +338,14 @@ def _map_nested(value, function):
     return [_map_nested(item, function) for item in value] if isinstance(value, list) else function(value)
 
 
-def _classify(servable: Servable, request: dict) -> dict:
+def _classify(servable: Servable, request: dict, call: Call) -> dict:
     examples = request.get("examples")
     if not isinstance(examples, list) or not examples or not all(isinstance(e, dict) for e in examples):
         raise invalid("'examples' must be a non-empty list of objects (feature name → value or list)")
     context = request.get("context")
     if context is not None and not isinstance(context, dict):
         raise invalid("'context' must be an object (feature name → value or list)")
-    _, classes, scores = servable.classify(
+    call.signature, classes, scores = servable.classify(
         [_example(example) for example in examples],
         _example(context) if context is not None else None,
         request.get("signature_name", ""),

@@ -1,23 +1,43 @@
 """One loaded model version: its SignatureDefs as TF Serving reports them, and validated calls into its signatures.
 
-Validation happens here, once, so REST and gRPC reject the same requests with the same messages.
+Validation happens here, once, so REST and gRPC reject the same requests with the same messages, and before a request
+joins a batch. Texts are cut to what the model's seq_length can use before they reach the tokenizer, so one huge text
+costs no more than a long one.
 """
 
 import logging
 import time
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import numpy as np
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the tokenizer ops before any model loads)
+from google.protobuf import message
 from tensorflow.core.framework import types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, prediction_log_pb2
 
-from sentence_tfx.features import CLASSIFY_INPUTS, CLASSIFY_SIGNATURE, DEFAULT_SIGNATURE
+from sentence_tfx.features import (
+    CLASSIFY_INPUTS,
+    CLASSIFY_SIGNATURE,
+    DEFAULT_SIGNATURE,
+    TEXT,
+    TOKEN_IDS_SIGNATURE,
+    WORD_IDS,
+)
 from sentence_tfx.serving import warmup
+from sentence_tfx.serving.batching import Batcher, BatchingOptions
 
+# A wordpiece comes from a word of at most 100 characters (longer words become one [UNK]) of at most 4 UTF-8 bytes,
+# plus a separator: seq_length × 404 bytes hold every token the model can use, unless the text hides long runs of
+# whitespace or characters the normalizer drops.
+BYTES_PER_TOKEN = 404
+DEFAULT_SEQ_LENGTH = 512  # BERT's position limit, for a model without the serving_token_ids signature.
+MAX_RANK = 32  # numpy's limit
+SERIALIZED_EXAMPLE_INPUTS = (CLASSIFY_INPUTS, "examples")  # serving_tf_example's and transform_features' inputs
 logger = logging.getLogger(__name__)
 
 
@@ -48,10 +68,45 @@ def _grpc_code(error: tf.errors.OpError) -> grpc.StatusCode:
     return next((code for code in grpc.StatusCode if code.value[0] == error.error_code), grpc.StatusCode.UNKNOWN)
 
 
-class Servable:
-    """A SavedModel version loaded with tag `serve`, as TF Serving loads it."""
+def max_text_bytes(signature_defs: dict[str, meta_graph_pb2.SignatureDef]) -> int:
+    """The per-text byte cap: BYTES_PER_TOKEN × the seq_length of serving_token_ids' input_word_ids [batch, seq]."""
+    token_ids = signature_defs.get(TOKEN_IDS_SIGNATURE)
+    shape = _shape(token_ids.inputs[WORD_IDS]) if token_ids and WORD_IDS in token_ids.inputs else None
+    seq_length = shape[1] if shape and len(shape) == 2 and shape[1] > 0 else DEFAULT_SEQ_LENGTH
+    return seq_length * BYTES_PER_TOKEN
 
-    def __init__(self, path: Path, version: int):
+
+def cut_text(text: bytes, max_bytes: int) -> bytes:
+    """The first max_bytes bytes of a UTF-8 text, ending on a character boundary."""
+    if len(text) <= max_bytes:
+        return text
+    end = max_bytes
+    while end > 0 and text[end] & 0xC0 == 0x80:  # a continuation byte: the cut would split a character
+        end -= 1
+    return text[:end]
+
+
+def _batchable(signature: meta_graph_pb2.SignatureDef) -> bool:
+    """Every input and output has a leading batch dimension of unknown size, so calls can be concatenated."""
+    return all(
+        (shape := _shape(info)) and shape[0] == -1 for info in (*signature.inputs.values(), *signature.outputs.values())
+    )
+
+
+class Servable:
+    """A SavedModel version loaded with tag `serve`, as TF Serving loads it.
+
+    With `batching`, calls of each batchable signature go through a Batcher; `on_batch(signature, rows)` sees each
+    merged call.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        version: int,
+        batching: BatchingOptions | None = None,
+        on_batch: Callable[[str, int], None] | None = None,
+    ):
         self.path = Path(path)
         self.version = version
         saved_model = saved_model_pb2.SavedModel.FromString((Path(path) / "saved_model.pb").read_bytes())
@@ -59,7 +114,12 @@ class Servable:
         if meta_graph is None:
             raise ValueError(f"{path} has no MetaGraph tagged 'serve'")
         self.signature_defs = dict(meta_graph.signature_def)
+        self.max_text_bytes = max_text_bytes(self.signature_defs)
         self._model = tf.saved_model.load(str(path), tags=["serve"])
+        self._batching = batching
+        self._on_batch = on_batch or (lambda signature, rows: None)
+        self._batchers: dict[str, Batcher | None] = {}
+        self._batchers_lock = threading.Lock()
 
     def warm_up(self) -> int:
         """Replays the version's warm-up records (assets.extra/tf_serving_warmup_requests) as TF Serving does when it
@@ -97,15 +157,59 @@ class Servable:
         return name, self.signature_defs[name]
 
     def predict(self, inputs: dict[str, np.ndarray], signature_name: str) -> tuple[str, dict[str, np.ndarray]]:
-        """Checks names, dtypes, shapes and batch size against the SignatureDef, then runs the signature."""
+        """Checks names, dtypes, shapes and batch size against the SignatureDef, cuts texts, then runs the signature."""
         name, signature = self.signature(signature_name)
         check_input_names(signature, inputs)
-        tensors = {key: _checked_tensor(key, value, signature.inputs[key]) for key, value in inputs.items()}
+        arrays = {
+            key: self._cut(key, _checked_array(key, value, signature.inputs[key])) for key, value in inputs.items()
+        }
+        batcher = self._batcher(name)
+        return name, batcher(arrays) if batcher else self._call(name, arrays)
+
+    def retire(self) -> None:
+        """Stops the batch threads once queued calls are done (the version was swapped out)."""
+        with self._batchers_lock:
+            batchers = [batcher for batcher in self._batchers.values() if batcher]
+        for batcher in batchers:
+            batcher.retire()
+
+    def _batcher(self, name: str) -> Batcher | None:
+        if self._batching is None:
+            return None
+        with self._batchers_lock:
+            if name not in self._batchers:
+                self._batchers[name] = (
+                    Batcher(
+                        lambda arrays: self._call(name, arrays),
+                        self._batching,
+                        lambda rows: self._on_batch(name, rows),
+                    )
+                    if _batchable(self.signature_defs[name])
+                    else None
+                )
+            return self._batchers[name]
+
+    def _call(self, name: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        inputs = self.signature_defs[name].inputs
+        tensors = {
+            key: tf.constant(value, dtype=tf.dtypes.as_dtype(inputs[key].dtype)) for key, value in arrays.items()
+        }
         try:
             outputs = self._model.signatures[name](**tensors)
         except tf.errors.OpError as error:
             raise ServingError(_grpc_code(error), error.message) from error
-        return name, {key: value.numpy() for key, value in outputs.items()}
+        return {key: value.numpy() for key, value in outputs.items()}
+
+    def _cut(self, key: str, value: np.ndarray) -> np.ndarray:
+        """Texts, and the texts inside serialized tf.Examples, cut to max_text_bytes."""
+        if value.dtype != object or key not in (TEXT, *SERIALIZED_EXAMPLE_INPUTS):
+            return value
+        cut = cut_text if key == TEXT else _cut_serialized_example
+        flat = [
+            element if len(element) <= self.max_text_bytes else cut(element, self.max_text_bytes)
+            for element in value.ravel()
+        ]
+        return np.array(flat, dtype=object).reshape(value.shape)
 
     def classify(
         self, examples: list[tf.train.Example], context: tf.train.Example | None, signature_name: str
@@ -128,7 +232,12 @@ class Servable:
                 f"one DT_STRING input '{CLASSIFY_INPUTS}' of serialized tf.Examples, and outputs 'classes' "
                 "and 'scores'"
             )
-        serialized = [_with_context(example, context).SerializeToString() for example in examples]
+        merged = [_with_context(example, context) for example in examples]
+        for index, example in enumerate(merged):
+            _check_text_feature(index, example)
+            text = example.features.feature[TEXT].bytes_list.value
+            text[0] = cut_text(text[0], self.max_text_bytes)
+        serialized = [example.SerializeToString() for example in merged]
         _, outputs = self.predict({CLASSIFY_INPUTS: np.array(serialized, dtype=object)}, name)
         return name, outputs["classes"], outputs["scores"]
 
@@ -147,6 +256,28 @@ def check_input_names(signature: meta_graph_pb2.SignatureDef, names) -> None:
         )
 
 
+def _check_text_feature(index: int, example: tf.train.Example) -> None:
+    """The models parse `text` with a default of "": without it they would classify an empty text."""
+    feature = example.features.feature.get(TEXT)
+    kind = feature.WhichOneof("kind") if feature is not None else None
+    if kind != "bytes_list" or len(feature.bytes_list.value) != 1:
+        found = "none" if kind is None else f"{len(getattr(feature, kind).value)} value(s) in a {kind}"
+        raise invalid(f"example {index}: feature '{TEXT}' must hold one string, the text to classify; found {found}")
+
+
+def _cut_serialized_example(serialized: bytes, max_bytes: int) -> bytes:
+    example = tf.train.Example()
+    try:
+        example.ParseFromString(serialized)
+    except message.DecodeError:
+        raise invalid(f"a {len(serialized)}-byte string is not a serialized tf.Example") from None
+    feature = example.features.feature.get(TEXT)
+    if feature is not None and feature.WhichOneof("kind") == "bytes_list":
+        texts = feature.bytes_list.value
+        texts[:] = [cut_text(text, max_bytes) for text in texts]
+    return example.SerializeToString()
+
+
 def _with_context(example: tf.train.Example, context: tf.train.Example | None) -> tf.train.Example:
     if context is None:
         return example
@@ -159,20 +290,24 @@ def _with_context(example: tf.train.Example, context: tf.train.Example | None) -
     return merged
 
 
-def _checked_tensor(key: str, value: np.ndarray, info: meta_graph_pb2.TensorInfo) -> tf.Tensor:
+def _checked_array(key: str, value: np.ndarray, info: meta_graph_pb2.TensorInfo) -> np.ndarray:
     expected_dtype = tf.dtypes.as_dtype(info.dtype)
     actual_dtype = tf.string if value.dtype == object else tf.dtypes.as_dtype(value.dtype)
     if actual_dtype != expected_dtype:
         raise invalid(
             f"input {key}: expects {dtype_name(info.dtype)} but got {dtype_name(actual_dtype.as_datatype_enum)}"
         )
-    shape = _shape(info)
-    if shape is not None and (
-        len(shape) != value.ndim or any(want not in (-1, got) for want, got in zip(shape, value.shape))
-    ):
-        raise invalid(
-            f"input {key}: shape {list(value.shape)} does not match the signature's shape {shape} (-1: any size)"
-        )
+    check_shape(key, list(value.shape), info)
     if value.ndim and value.shape[0] == 0:
         raise invalid(f"input {key}: empty batch")
-    return tf.constant(value, dtype=expected_dtype)
+    return value
+
+
+def check_shape(key: str, shape: list[int], info: meta_graph_pb2.TensorInfo) -> None:
+    expected = _shape(info)
+    if expected is not None and (
+        len(expected) != len(shape) or any(want not in (-1, got) for want, got in zip(expected, shape))
+    ):
+        raise invalid(f"input {key}: shape {shape} does not match the signature's shape {expected} (-1: any size)")
+    if len(shape) > MAX_RANK:
+        raise invalid(f"input {key}: {len(shape)} dimensions; at most {MAX_RANK} are supported")
