@@ -94,7 +94,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"\nThe data failed validation; nothing was trained.\n{error}", file=sys.stderr)
         return EXIT_INVALID_DATA
     summary = results.summarize_run(config)
-    print(f"\nEvaluation on {config.eval_data or 'the eval split of ' + config.train_data}:")
+    print(f"\nlabels (class index order): {', '.join(summary.label_names)}")
+    print(f"Evaluation on {config.eval_data or 'the eval split of ' + config.train_data}:")
     for name, value in summary.metrics.items():
         print(f"  {name:40s} {value:.4f}" if name != "example_count" else f"  {name:40s} {value:.0f}")
     print(f"  texts truncated at {config.seq_length} tokens: {100 * summary.truncated_share:.1f}% of training data")

@@ -1,13 +1,11 @@
 """create_pipeline(config): the whole TFX pipeline, from labelled text files to a pushed, blessed SavedModel.
 
-ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate → Transform → Trainer
-→ Evaluator (baseline: latest blessed model) → Pusher.
+ExampleGen → StatisticsGen → CuratedSchemaGen (the label names) → ExampleValidator → ValidationGate → Transform
+→ Trainer → Evaluator (baseline: latest blessed model) → Pusher. Defining it reads no data.
 """
 
 import dataclasses
 import json
-import logging
-import re
 from pathlib import Path
 
 from tfx import v1 as tfx
@@ -16,7 +14,6 @@ from sentence_tfx import schemas
 from sentence_tfx.components.data_validation.gate import ValidationGate
 from sentence_tfx.encoder import export
 from sentence_tfx.components.evaluator.component import create_evaluator
-from sentence_tfx.components.example_gen import text_formats
 from sentence_tfx.components.example_gen.component import create_example_gen
 from sentence_tfx.components.pusher.component import create_pusher
 from sentence_tfx.components.trainer.component import create_trainer
@@ -30,7 +27,6 @@ from sentence_tfx.config import (
     TransformSettings,
 )
 
-log = logging.getLogger(__name__)
 # Beam workers that start through sdk_worker_main (Dataflow, Flink, Spark containers) import this first; it sets
 # TF_USE_LEGACY_KERAS before TensorFlow loads, which the Evaluator's Keras model needs.
 BEAM_WORKER_PLUGIN = "--beam_plugins=sentence_tfx.keras2"
@@ -55,31 +51,9 @@ def beam_pipeline_args(config: PipelineConfig) -> list[str]:
     return args
 
 
-def _label_sort_key(label: str):
-    """Numbers in numeric order ("2" before "10"), then names alphabetically."""
-    return (0, float(label), "") if re.fullmatch(r"-?\d+(\.\d+)?", label) else (1, 0.0, label)
-
-
 def prepare(config: PipelineConfig) -> PipelineConfig:
-    """Reads every input file once (a bad row fails here, naming file, line and field), infers the label names
-    if none were given, and resolves the default encoder (converted once, then cached)."""
-    summaries = {
-        path: text_formats.scan(path, config.data_format, config.text_column, config.label_column)
-        for path in filter(None, (config.train_data, config.eval_data))
-    }
-    for path, summary in summaries.items():
-        log.info(
-            "%s: %d rows, %d labels %s%s",
-            path,
-            summary.rows,
-            len(summary.labels),
-            dict(summary.labels.most_common(10)),
-            f", {summary.empty_texts} empty texts" if summary.empty_texts else "",
-        )
-    if not config.label_names:
-        labels = sorted(summaries[config.train_data].labels, key=_label_sort_key)
-        config = dataclasses.replace(config, label_names=tuple(labels))
-        log.info("label names from %s: %s", config.train_data, ", ".join(labels))
+    """Resolves the default encoder (converted once, then cached). Reads no data: bad rows and the label names are
+    found at run time, by ExampleGen and from StatisticsGen's statistics."""
     if not config.encoder_handle:
         encoder_dir = export.cached_export(seq_length=config.seq_length)
         config = dataclasses.replace(
@@ -89,13 +63,15 @@ def prepare(config: PipelineConfig) -> PipelineConfig:
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
-    """The TFX pipeline for `config`, which must name its labels and encoder (see `prepare`)."""
-    if not config.label_names or not config.encoder_handle:
-        raise ValueError("create_pipeline needs label_names and encoder handles; run pipeline.prepare(config) first")
+    """The TFX pipeline for `config`, which must name its encoder (see `prepare`). Opens no input file."""
+    if not config.encoder_handle:
+        raise ValueError("create_pipeline needs encoder handles; run pipeline.prepare(config) first")
     example_gen = create_example_gen(config.train_data, config.eval_data, config.settings(ExampleGenSettings))
     examples = example_gen.outputs["examples"]
-    schema_gen = schemas.CuratedSchemaGen(label_names_json=json.dumps(config.label_names))
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    schema_gen = schemas.CuratedSchemaGen(
+        statistics=statistics_gen.outputs["statistics"], label_names_json=json.dumps(config.label_names)
+    )
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
@@ -112,15 +88,17 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         transform.outputs["transform_graph"],
         schema_gen.outputs["schema"],
     )
-    baseline, evaluator = create_evaluator(config.settings(EvaluatorSettings), examples, trainer.outputs["model"])
+    baseline, evaluator = create_evaluator(
+        config.settings(EvaluatorSettings), examples, trainer.outputs["model"], schema_gen.outputs["schema"]
+    )
     pusher = create_pusher(config.serving_dir, trainer.outputs["model"], evaluator.outputs["blessing"])
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
         components=[
             example_gen,
-            schema_gen,
             statistics_gen,
+            schema_gen,
             example_validator,
             validation_gate,
             transform,

@@ -8,7 +8,7 @@ import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from sentence_tfx import features
+from sentence_tfx import features, schemas
 from sentence_tfx.pipeline import metadata
 from sentence_tfx.config import PipelineConfig
 
@@ -39,6 +39,7 @@ def latest_outputs(
 
 @dataclasses.dataclass(frozen=True)
 class RunSummary:
+    label_names: tuple[str, ...]  # In class index order: the --labels given, or the train split's.
     metrics: dict[str, float]  # Overall slice: accuracy, example count, per-class precision/recall, AUC.
     blessed: bool
     pushed_to: str | None
@@ -73,11 +74,14 @@ def summarize_run(config: PipelineConfig) -> RunSummary:
     _, transform = latest_outputs(store, name, "Transform")
     _, trainer = latest_outputs(store, name, "Trainer")
     _, gate = latest_outputs(store, name, "ValidationGate")
+    _, schema_gen = latest_outputs(store, name, "CuratedSchemaGen")
+    label_names = schemas.read_label_names(schemas.schema_file(schema_gen["schema"][0].uri))
     pushed = pusher["pushed_model"][0]
     stats = tfdv.load_stats_binary(os.path.join(transform["post_transform_stats"][0].uri, "FeatureStats.pb"))
     truncated = next(f for f in stats.datasets[0].features if f.path.step == [features.TRUNCATED])
     return RunSummary(
-        metrics=_metrics(evaluator["evaluation"][0].uri, config.label_names),
+        label_names=label_names,
+        metrics=_metrics(evaluator["evaluation"][0].uri, label_names),
         blessed=_custom_int(evaluator["blessing"][0], "blessed") == 1,
         pushed_to=pushed.custom_properties["pushed_destination"].string_value
         if _custom_int(pushed, "pushed") == 1

@@ -46,16 +46,16 @@ class ExampleGenSettings(_JsonFields):
     label_column: str
 
 
+# The stages after validation take the run's label names from the schema artifact, not from their settings: they may
+# be known only at run time (see schemas.CuratedSchemaGen).
 @dataclasses.dataclass(frozen=True)
 class TransformSettings(_JsonFields):
-    label_names: tuple[str, ...]
     seq_length: int
     preprocessor_handle: str
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainerSettings(_JsonFields):
-    label_names: tuple[str, ...]
     seq_length: int
     encoder_handle: str
     mode: str
@@ -73,7 +73,6 @@ class TrainerSettings(_JsonFields):
 
 @dataclasses.dataclass(frozen=True)
 class EvaluatorSettings(_JsonFields):
-    label_names: tuple[str, ...]
     min_accuracy: float
     max_accuracy_drop: float
 
@@ -89,7 +88,7 @@ class PipelineConfig(_JsonFields):
     data_format: str | None = None  # csv | tsv | jsonl | tfrecord; None: from the train file's extension.
     text_column: str = "text"
     label_column: str = "label"
-    label_names: tuple[str, ...] = ()  # Empty: the sorted distinct labels of the train data.
+    label_names: tuple[str, ...] = ()  # Empty: the train split's distinct labels, found at run time (schemas).
     # Encoder: a TF Hub-style BERT preprocessor + encoder pair (local path or URL); empty = converted MiniLM.
     preprocessor_handle: str = ""
     encoder_handle: str = ""

@@ -12,8 +12,9 @@ from sentence_tfx import features
 from sentence_tfx.config import TransformSettings
 
 
-def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
-    """TransformSettings arrive as JSON in custom_config["settings"]."""
+def preprocessing_fn(inputs: dict, custom_config: dict, label_names: tuple[str, ...]) -> dict:
+    """TransformSettings arrive as JSON in custom_config["settings"]; the label names, in class index order, from the
+    schema artifact (see executor.py)."""
     settings = TransformSettings.from_json(custom_config["settings"])
     preprocessor = hub.load(settings.preprocessor_handle)
     seq_length = settings.seq_length
@@ -23,7 +24,7 @@ def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     outputs = {name: tf.cast(packed[name], tf.int64) for name in features.TOKEN_FEATURES}
     wordpieces = tokens.merge_dims(-2, -1).row_lengths()
     outputs[features.TRUNCATED] = tf.cast(wordpieces > seq_length - 2, tf.int64)
-    outputs[features.LABEL_INDEX] = _label_index(_single_value(inputs[features.LABEL]), settings.label_names)
+    outputs[features.LABEL_INDEX] = _label_index(_single_value(inputs[features.LABEL]), label_names)
     return outputs
 
 
