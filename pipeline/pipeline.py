@@ -66,7 +66,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     """The TFX pipeline for `config`, which must name its encoder (see `prepare`). Opens no input file."""
     if not config.encoder_handle:
         raise ValueError("create_pipeline needs encoder handles; run pipeline.prepare(config) first")
-    example_gen = create_example_gen(config.train_data, config.eval_data, config.settings(ExampleGenSettings))
+    example_gen = create_example_gen(config.settings(ExampleGenSettings))
     examples = example_gen.outputs["examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
     schema_gen = schemas.CuratedSchemaGen(

@@ -9,6 +9,8 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from sentence_tfx import features, schemas
+from sentence_tfx.components.example_gen import quarantine
+from sentence_tfx.components.example_gen.component import EXAMPLE_GEN_ID
 from sentence_tfx.pipeline import metadata
 from sentence_tfx.config import PipelineConfig
 
@@ -47,6 +49,9 @@ class RunSummary:
     validation_report: str
     model_dir: str
     tensorboard_dir: str
+    bad_rows: int  # Quarantined by ExampleGen (--bad-rows skip) ...
+    quarantine_dir: str  # ... here ...
+    first_bad_rows: list[str]  # ... the first few as `FILE:LINE: reason`, per split.
 
 
 def _custom_int(artifact, name: str) -> int:
@@ -76,6 +81,8 @@ def summarize_run(config: PipelineConfig) -> RunSummary:
     _, gate = latest_outputs(store, name, "ValidationGate")
     _, schema_gen = latest_outputs(store, name, "CuratedSchemaGen")
     label_names = schemas.read_label_names(schemas.schema_file(schema_gen["schema"][0].uri))
+    _, example_gen = latest_outputs(store, name, EXAMPLE_GEN_ID)
+    quarantined = quarantine.read_summaries(example_gen[quarantine.QUARANTINE_KEY][0].uri)
     pushed = pusher["pushed_model"][0]
     stats = tfdv.load_stats_binary(os.path.join(transform["post_transform_stats"][0].uri, "FeatureStats.pb"))
     truncated = next(f for f in stats.datasets[0].features if f.path.step == [features.TRUNCATED])
@@ -90,4 +97,7 @@ def summarize_run(config: PipelineConfig) -> RunSummary:
         validation_report=gate["report"][0].uri,
         model_dir=trainer["model"][0].uri,
         tensorboard_dir=trainer["model_run"][0].uri,
+        bad_rows=sum(summary.bad_rows for summary in quarantined),
+        quarantine_dir=example_gen[quarantine.QUARANTINE_KEY][0].uri,
+        first_bad_rows=[line for summary in quarantined for line in summary.first_bad_rows],
     )

@@ -14,6 +14,7 @@ from typing import TypeVar
 from sentence_tfx.errors import InputError
 
 FORMATS = ("csv", "tsv", "jsonl", "tfrecord")
+BAD_ROWS = ("fail", "skip")
 MODES = ("frozen", "finetune")
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")  # See components/trainer/distribution.py.
 _EXTENSIONS = {
@@ -25,6 +26,11 @@ _EXTENSIONS = {
     ".tfrecords": "tfrecord",
     ".gz": "tfrecord",
 }
+
+
+def format_of(path: str) -> str | None:
+    """The format a file's extension names, None if it names none."""
+    return _EXTENSIONS.get(Path(path).suffix.lower())
 
 
 class _JsonFields:
@@ -41,9 +47,15 @@ class _JsonFields:
 
 @dataclasses.dataclass(frozen=True)
 class ExampleGenSettings(_JsonFields):
-    data_format: str
+    train_data: str
+    eval_data: str | None
+    data_format: str | None
     text_column: str
     label_column: str
+    bad_rows: str
+    max_bad_rows_fraction: float
+    latest_spans: int
+    span_range: tuple[int, ...]
 
 
 # The stages after validation take the run's label names from the schema artifact, not from their settings: they may
@@ -82,13 +94,18 @@ Settings = TypeVar("Settings", ExampleGenSettings, TransformSettings, TrainerSet
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig(_JsonFields):
-    # Data: canonical features `text` and `label` are taken from these columns.
+    # Data: canonical features `text` and `label` are taken from these columns. Paths are files, globs, folders, with
+    # or without TFX span specs (components/example_gen/data_paths.py); nothing reads them before the pipeline runs.
     train_data: str
     eval_data: str | None = None  # None: a deterministic hash split of train_data (4:1).
-    data_format: str | None = None  # csv | tsv | jsonl | tfrecord; None: from the train file's extension.
+    data_format: str | None = None  # csv | tsv | jsonl | tfrecord; None: each file's own extension.
     text_column: str = "text"
     label_column: str = "label"
     label_names: tuple[str, ...] = ()  # Empty: the train split's distinct labels, found at run time (schemas).
+    bad_rows: str = "fail"  # fail: the first bad row stops the run; skip: bad rows go to the quarantine artifact...
+    max_bad_rows_fraction: float = 0.001  # ... and the run fails if more than this share of a split's rows are bad.
+    latest_spans: int = 1  # With span specs: train on the latest N spans.
+    span_range: tuple[int, ...] = ()  # (FIRST, LAST): these spans instead.
     # Encoder: a TF Hub-style BERT preprocessor + encoder pair (local path or URL); empty = converted MiniLM.
     preprocessor_handle: str = ""
     encoder_handle: str = ""
@@ -118,16 +135,23 @@ class PipelineConfig(_JsonFields):
     enable_cache: bool = True  # TFX caching: a rerun reuses every step whose inputs and settings are unchanged.
 
     def __post_init__(self):
-        if self.data_format is None:
-            suffix = Path(self.train_data).suffix.lower()
-            if suffix not in _EXTENSIONS:
-                raise InputError(
-                    f"cannot tell the format of {self.train_data} from its extension; pass "
-                    f"--format ({'|'.join(FORMATS)})"
-                )
-            object.__setattr__(self, "data_format", _EXTENSIONS[suffix])
-        if self.data_format not in FORMATS:
+        if self.data_format is None:  # Folders and globs of any extension are checked file by file when they are read.
+            for path in filter(None, (self.train_data, self.eval_data)):
+                suffix = "" if path.endswith("/") else Path(path).suffix
+                if suffix and not set("*?[{") & set(suffix) and not format_of(path):
+                    raise InputError(
+                        f"cannot tell the format of {path} from its extension; pass --format ({'|'.join(FORMATS)})"
+                    )
+        elif self.data_format not in FORMATS:
             raise InputError(f"format {self.data_format!r} is not one of {', '.join(FORMATS)}")
+        if self.bad_rows not in BAD_ROWS:
+            raise InputError(f"bad_rows {self.bad_rows!r} is not one of {', '.join(BAD_ROWS)}")
+        if not 0 <= self.max_bad_rows_fraction <= 1:
+            raise InputError(f"--max-bad-rows-fraction {self.max_bad_rows_fraction} is not between 0 and 1")
+        if self.latest_spans < 1:
+            raise InputError(f"--latest-spans {self.latest_spans} must be at least 1")
+        if self.span_range and (len(self.span_range) != 2 or not 0 <= self.span_range[0] <= self.span_range[1]):
+            raise InputError(f"--span-range {self.span_range} must be FIRST-LAST with 0 <= FIRST <= LAST")
         if self.mode not in MODES:
             raise InputError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
         if self.distribution not in DISTRIBUTIONS:

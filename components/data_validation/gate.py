@@ -87,7 +87,11 @@ def too_few_classes(
         return []
     found = ", ".join(f"{name!r} ({_count(n, 'example')})" for name, n in counts.items()) or "none"
     reason = "A classifier needs examples of at least 2 classes"
-    return [Problem(schemas.TRAIN_SPLIT, features.LABEL, "ERROR", "Fewer than 2 classes", reason, f"{found}; {reason.lower()}")]
+    return [
+        Problem(
+            schemas.TRAIN_SPLIT, features.LABEL, "ERROR", "Fewer than 2 classes", reason, f"{found}; {reason.lower()}"
+        )
+    ]
 
 
 def summarize(problems: list[Problem]) -> str:

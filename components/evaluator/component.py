@@ -99,9 +99,7 @@ class Evaluator(BaseBeamComponent):
         )
 
 
-def create_evaluator(
-    settings: EvaluatorSettings, examples, model, schema
-) -> tuple[tfx.dsl.Resolver, Evaluator]:
+def create_evaluator(settings: EvaluatorSettings, examples, model, schema) -> tuple[tfx.dsl.Resolver, Evaluator]:
     baseline = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
