@@ -16,11 +16,12 @@ from tfx import v1 as tfx
 from sentence_tfx.pipeline import cli, pipeline, results
 from sentence_tfx.config import PipelineConfig
 
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sst2"
 TEXTS = ["a gripping , beautifully acted film", "a tedious , joyless mess", "who directed it ?"]
 
 
 EXPECTED_OUTPUTS = {
-    "FileBasedExampleGen": ["examples"],
+    "FileBasedExampleGen": ["examples", "quarantine"],
     "CuratedSchemaGen": ["schema"],
     "StatisticsGen": ["statistics"],
     "ExampleValidator": ["anomalies"],
@@ -46,6 +47,8 @@ def test_every_component_ran_and_recorded_its_artifacts(frozen_run):
 
 def test_run_summary_reports_metrics_blessing_and_push(frozen_run):
     summary = results.summarize_run(frozen_run)
+    assert summary.label_names == ("0", "1")  # Found at run time in the train split's statistics.
+    assert summary.bad_rows == 0 and summary.first_bad_rows == []
     assert summary.metrics["example_count"] == 48
     assert 0.0 <= summary.metrics["sparse_categorical_accuracy"] <= 1.0
     assert {"precision[0]", "recall[1]", "auc[1]"} <= summary.metrics.keys()
@@ -163,10 +166,66 @@ def test_anomalies_stop_the_run_before_transform(tiny_export, sst2_sample, tmp_p
     assert not (tmp_path / "serving").exists()
 
 
-def test_bad_input_is_reported_before_anything_runs(tmp_path, capsys):
-    (tmp_path / "train.csv").write_text('text,label\nok,1\n"broken,0\n', encoding="utf-8")
-    assert cli.main(["run", "--train", str(tmp_path / "train.csv"), "--pipeline-root", str(tmp_path)]) == 2
-    assert "train.csv" in capsys.readouterr().err
+def _cli_run(tiny_export, tmp_path, *options) -> list[str]:
+    return [
+        "run",
+        "--text-column",
+        "sentence",
+        "--encoder",
+        str(tiny_export),
+        "--seq-length",
+        "16",
+        "--min-accuracy",
+        "0",
+        "--pipeline-root",
+        str(tmp_path / "pipeline"),
+        "--serving-dir",
+        str(tmp_path / "serving"),
+        *options,
+    ]
+
+
+def test_a_bad_row_stops_the_run_in_example_gen_naming_file_and_line(tiny_export, tmp_path, capsys):
+    (tmp_path / "train.tsv").write_text("sentence\tlabel\nok\t1\nfine\t0\nbroken\n", encoding="utf-8")
+    assert cli.main(_cli_run(tiny_export, tmp_path, "--train", str(tmp_path / "train.tsv"))) == 2
+    assert f"error: {tmp_path}/train.tsv:4: row has 1 fields, the header has 2" in capsys.readouterr().err
+    store = results.open_store(PipelineConfig(train_data="x.tsv", pipeline_root=str(tmp_path / "pipeline")))
+    with pytest.raises(LookupError):
+        results.latest_outputs(store, "sentence-tfx", "StatisticsGen")
+
+
+def test_a_train_split_with_one_class_stops_at_validation(tiny_export, tmp_path, capsys):
+    """The label names come from the train split when the pipeline runs; one class there is refused, exit 3."""
+    (tmp_path / "train.tsv").write_text("sentence\tlabel\n" + "a fine film\tpos\n" * 8, encoding="utf-8")
+    (tmp_path / "eval.tsv").write_text("sentence\tlabel\nfine\tpos\n", encoding="utf-8")
+    train_and_eval = ("--train", str(tmp_path / "train.tsv"), "--eval", str(tmp_path / "eval.tsv"))
+    assert cli.main(_cli_run(tiny_export, tmp_path, *train_and_eval)) == 3
+    assert (
+        "train: label: Fewer than 2 classes: 'pos' (8 examples); a classifier needs examples of at least 2 classes"
+        in capsys.readouterr().err
+    )
+
+
+def test_defining_and_compiling_opens_no_input_file(tiny_export, tmp_path):
+    """Data paths that do not exist yet (a folder, a span pattern): the pipeline is defined and compiled for Airflow
+    all the same; ExampleGen resolves them when it runs."""
+    future = tmp_path / "not-yet"
+    paths = {"train_data": str(future / "{SPAN}" / "train-*.csv"), "eval_data": str(future / "{SPAN}" / "eval")}
+    config = PipelineConfig(
+        **paths,
+        preprocessor_handle=str(tiny_export / "preprocessor"),
+        encoder_handle=str(tiny_export / "encoder"),
+        pipeline_root=str(tmp_path / "pipeline"),
+    )
+    assert [node.id for node in pipeline.create_pipeline(config).components][:3] == [
+        "FileBasedExampleGen",
+        "StatisticsGen",
+        "CuratedSchemaGen",
+    ]
+    dag = tmp_path / "dags" / "p.py"
+    options = ["--train", paths["train_data"], "--eval", paths["eval_data"], "--encoder", str(tiny_export)]
+    assert cli.main(["compile", "--orchestrator", "airflow", "--out", str(dag), *options]) == 0
+    assert paths["train_data"] in dag.read_text() and not future.exists()
 
 
 CACHEABLE = (
@@ -211,3 +270,56 @@ def test_no_cache_reruns_every_step(tiny_pipeline_config, tmp_path):
     for node in CACHEABLE:
         execution, _ = results.latest_outputs(store, config.pipeline_name, node)
         assert execution.last_known_state == metadata_store_pb2.Execution.COMPLETE, node
+
+
+def _write_span(root: Path, span: int, rows: list[str]) -> None:
+    (root / str(span)).mkdir(parents=True)
+    (root / str(span) / "part-0.tsv").write_text("\n".join(["sentence\tlabel", *rows]) + "\n", encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_each_run_trains_on_the_latest_span_with_the_previous_model_as_baseline(tiny_export, tmp_path, capsys):
+    """`--train 'DIR/{SPAN}/*.tsv'`: one command, run again when a span arrives, trains on the newest span."""
+    rows = (SAMPLE / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    data = tmp_path / "reviews"
+    for span in (1, 2):
+        _write_span(data, span, rows[(span - 1) * 60 : span * 60])
+    command = _cli_run(tiny_export, tmp_path, "--train", str(data / "{SPAN}" / "*.tsv"), "--max-accuracy-drop", "1")
+    config = PipelineConfig(train_data="x.tsv", pipeline_root=str(tmp_path / "pipeline"))
+    store = results.open_store(config)
+
+    def latest(node, key, events=results.OUTPUT_EVENTS):
+        return results.latest_outputs(store, config.pipeline_name, node, events)[1][key][0]
+
+    assert cli.main(command) == 0, capsys.readouterr()
+    assert latest("Transform", "examples", results.INPUT_EVENTS).custom_properties["span"].int_value == 2
+    first_model = latest("Trainer", "model")
+
+    _write_span(data, 3, rows[120:180])
+    assert cli.main(command) == 0, capsys.readouterr()
+    examples = latest("Transform", "examples", results.INPUT_EVENTS)
+    assert examples.custom_properties["span"].int_value == 3 and examples.custom_properties["spans"].string_value == "3"
+    assert latest("Evaluator", "baseline_model", results.INPUT_EVENTS).id == first_model.id
+    assert latest("Trainer", "model").id != first_model.id
+
+
+@pytest.mark.slow
+def test_skipped_bad_rows_are_reported_and_too_many_fail(tiny_export, sst2_sample, tmp_path, capsys):
+    """--bad-rows skip: 1 bad row in 2,001 (0.05 %) is quarantined and the model still blessed and pushed; 1 % fails
+    before anything else runs, naming the first bad rows."""
+    rows = (SAMPLE / "train.tsv").read_text(encoding="utf-8").splitlines()
+    train = tmp_path / "train.tsv"
+    train.write_text("\n".join([*rows[:1001], "a row without a label", *rows[1001:2001]]) + "\n", encoding="utf-8")
+    eval_data = sst2_sample("eval", 48)
+    command = _cli_run(tiny_export, tmp_path, "--train", str(train), "--eval", eval_data, "--bad-rows", "skip")
+    assert cli.main(command) == 0
+    out = capsys.readouterr().out
+    assert "bad rows quarantined:   1 in " in out and "blessed: yes" in out
+    assert f"  {train}:1002: row has 1 fields, the header has 2" in out
+
+    lines = [row if i % 100 else row.split("\t")[0] for i, row in enumerate(rows[1:2001], 1)]  # 20 of 2,000: 1 %
+    train.write_text("\n".join([rows[0], *lines]) + "\n", encoding="utf-8")
+    assert cli.main(command) == 2
+    err = capsys.readouterr().err
+    assert "error: train: 20 of 2000 rows are bad (1.00%), more than --max-bad-rows-fraction 0.001 allows" in err
+    assert f"  {train}:101: row has 1 fields, the header has 2" in err
