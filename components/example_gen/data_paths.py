@@ -21,10 +21,14 @@ def has_span_spec(path: str) -> bool:
     return bool(_SPAN_SPECS.search(path))
 
 
+def has_glob(path: str) -> bool:
+    return bool(_GLOB.search(path))
+
+
 def is_folder(path: str) -> bool:
     """Ends with '/', or its last part is neither a glob nor has an extension (`data/train`, `gs://b/{SPAN}`)."""
     last = posixpath.basename(path)
-    return not last or not (_GLOB.search(last) or os.path.splitext(_SPAN_SPECS.sub("", last))[1])
+    return not last or not (has_glob(last) or os.path.splitext(_SPAN_SPECS.sub("0", last))[1])
 
 
 def file_pattern(path: str) -> str:
@@ -63,5 +67,5 @@ def _fixed_folder(path: str) -> str:
     """The folders of `path` before its first part with a glob character or a span spec: TFX resolves span specs
     only in split patterns, below the input base."""
     parts = path.split("/")
-    fixed = next((i for i, part in enumerate(parts) if _GLOB.search(part) or has_span_spec(part)), len(parts) - 1)
+    fixed = next((i for i, part in enumerate(parts) if has_glob(part) or has_span_spec(part)), len(parts) - 1)
     return "/".join(parts[: min(fixed, len(parts) - 1)]) or "/"

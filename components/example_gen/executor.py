@@ -150,7 +150,7 @@ def _TextToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern
 def _window_patterns(exec_properties: dict, settings: ExampleGenSettings, split: str) -> list[tuple[int, str]]:
     """(span, pattern relative to the input base) of the spans before the driver's resolved one that the window
     takes in; spans without files for every split are left out (logged)."""
-    span = exec_properties[example_gen_utils.SPAN_PROPERTY_NAME]
+    span = int(exec_properties[example_gen_utils.SPAN_PROPERTY_NAME])  # Kubeflow V2 passes numbers as floats.
     first = settings.span_range[0] if settings.span_range else span - settings.latest_spans + 1
     input_base, original = data_paths.input_config(settings.train_data, settings.eval_data)
     pattern = {s.name: s.pattern for s in original.splits}[split]
@@ -170,12 +170,13 @@ def _window_patterns(exec_properties: dict, settings: ExampleGenSettings, split:
 
 
 def _files(input_base: str, pattern: str, settings: ExampleGenSettings) -> list[tuple[str, str]]:
-    """(path, format) of every file matched, leaving out folders and, as Hadoop and Spark do, names starting with
-    '_' or '.' (_SUCCESS, .crc files)."""
+    """(path, format) of every file matched, leaving out folders and, when a glob or folder matched them, names that
+    start with '_' or '.', as Hadoop and Spark do (_SUCCESS, .crc files)."""
     found = []
+    hidden = ("_", ".") if data_paths.has_glob(posixpath.basename(pattern)) else ()
     for path in sorted(fileio.glob(os.path.join(input_base, pattern))):
         name = posixpath.basename(path.rstrip("/"))
-        if path.endswith("/") or name.startswith(("_", ".")) or ("://" not in path and os.path.isdir(path)):
+        if path.endswith("/") or name.startswith(hidden) or ("://" not in path and os.path.isdir(path)):
             continue
         data_format = settings.data_format or format_of(path)
         if data_format is None:
@@ -197,8 +198,8 @@ def _resolve_inputs(exec_properties: dict, settings: ExampleGenSettings) -> tupl
     spans, splits = [], {}
     for split in input_config.splits:
         window = _window_patterns(exec_properties, settings, split.name) if has_spans else []
-        span = exec_properties.get(example_gen_utils.SPAN_PROPERTY_NAME)
-        spans = [earlier for earlier, _ in window] + ([span] if has_spans else [])
+        spans = [earlier for earlier, _ in window]
+        spans += [int(exec_properties[example_gen_utils.SPAN_PROPERTY_NAME])] if has_spans else []
         files = [file for _, pattern in window for file in _files(input_base, pattern, settings)]
         files += _files(input_base, split.pattern, settings)
         if not files:
