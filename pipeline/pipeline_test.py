@@ -104,68 +104,6 @@ def test_pushed_model_answers_raw_text_like_the_trained_model(frozen_run):
     np.testing.assert_allclose(np.linalg.norm(embedding, axis=1), 1.0, atol=1e-5)
 
 
-def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, capsys):
-    train = sst2_sample("train", 64)
-    code = cli.main(
-        [
-            "run",
-            "--train",
-            train,
-            "--text-column",
-            "sentence",
-            "--encoder",
-            str(tiny_export),
-            "--seq-length",
-            "16",
-            "--mode",
-            "finetune",
-            "--max-train-steps",
-            "3",
-            "--min-accuracy",
-            "0",
-            "--pipeline-root",
-            str(tmp_path / "pipeline"),
-            "--serving-dir",
-            str(tmp_path / "serving"),
-        ]
-    )
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert "blessed: yes" in out and "sparse_categorical_accuracy" in out
-    assert len(os.listdir(tmp_path / "serving")) == 1
-
-
-def test_anomalies_stop_the_run_before_transform(tiny_export, sst2_sample, tmp_path, capsys):
-    train = sst2_sample("train", 40)
-    eval_rows = ["sentence\tlabel", "fine\t1", "not fine\t0", "meh\tneutral", "   \t1"]
-    (tmp_path / "eval.tsv").write_text("\n".join(eval_rows) + "\n", encoding="utf-8")
-    args = [
-        "run",
-        "--train",
-        train,
-        "--eval",
-        str(tmp_path / "eval.tsv"),
-        "--text-column",
-        "sentence",
-        "--encoder",
-        str(tiny_export),
-        "--seq-length",
-        "16",
-        "--pipeline-root",
-        str(tmp_path / "pipeline"),
-        "--serving-dir",
-        str(tmp_path / "serving"),
-    ]
-    assert cli.main(args) == 3
-    err = capsys.readouterr().err
-    assert "eval: label: Unexpected string values: 'neutral' (1 example)" in err
-    assert "eval: text: Missing values: 1 example" in err
-    config = PipelineConfig(train_data=train, pipeline_root=str(tmp_path / "pipeline"))
-    with pytest.raises(LookupError):
-        results.latest_outputs(results.open_store(config), config.pipeline_name, "Transform")
-    assert not (tmp_path / "serving").exists()
-
-
 def _cli_run(tiny_export, tmp_path, *options) -> list[str]:
     return [
         "run",
@@ -183,6 +121,31 @@ def _cli_run(tiny_export, tmp_path, *options) -> list[str]:
         str(tmp_path / "serving"),
         *options,
     ]
+
+
+def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, capsys):
+    train = sst2_sample("train", 64)
+    options = ("--train", train, "--mode", "finetune", "--max-train-steps", "3")
+    code = cli.main(_cli_run(tiny_export, tmp_path, *options))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "blessed: yes" in out and "sparse_categorical_accuracy" in out
+    assert len(os.listdir(tmp_path / "serving")) == 1
+
+
+def test_anomalies_stop_the_run_before_transform(tiny_export, sst2_sample, tmp_path, capsys):
+    train = sst2_sample("train", 40)
+    eval_rows = ["sentence\tlabel", "fine\t1", "not fine\t0", "meh\tneutral", "   \t1"]
+    (tmp_path / "eval.tsv").write_text("\n".join(eval_rows) + "\n", encoding="utf-8")
+    args = _cli_run(tiny_export, tmp_path, "--train", train, "--eval", str(tmp_path / "eval.tsv"))
+    assert cli.main(args) == 3
+    err = capsys.readouterr().err
+    assert "eval: label: Unexpected string values: 'neutral' (1 example)" in err
+    assert "eval: text: Missing values: 1 example" in err
+    config = PipelineConfig(train_data=train, pipeline_root=str(tmp_path / "pipeline"))
+    with pytest.raises(LookupError):
+        results.latest_outputs(results.open_store(config), config.pipeline_name, "Transform")
+    assert not (tmp_path / "serving").exists()
 
 
 def test_a_bad_row_stops_the_run_in_example_gen_naming_file_and_line(tiny_export, tmp_path, capsys):

@@ -213,3 +213,18 @@ def test_bad_data_fails_the_run_with_the_input_error(tmp_path, content, expected
 def test_a_span_pattern_that_matches_nothing_is_bad_input(tmp_path):
     with pytest.raises(text_formats.InputDataError, match=r"no span to read in .*Cannot find matching for split train"):
         _run(tmp_path, train_data=str(tmp_path / "{SPAN}" / "*.csv"))
+
+
+def test_a_bad_row_found_in_a_beam_worker_process_is_the_same_input_error(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("text,label\nfine,a\nragged\n")
+    with pytest.raises(text_formats.InputDataError, match=re.escape(f"{path}:3: row has 1 fields, the header has 2")):
+        _run(
+            tmp_path,
+            train_data=str(path),
+            beam_pipeline_args=(
+                "--runner=FnApiRunner",
+                "--direct_running_mode=multi_processing",
+                "--direct_num_workers=1",
+            ),
+        )

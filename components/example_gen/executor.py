@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import os
 import posixpath
+import re
 from collections import Counter
 
 import apache_beam as beam
@@ -33,6 +34,8 @@ SPANS_PROPERTY = "spans"  # Custom property of the Examples artifact: the spans 
 _RUN_KEY = "_sentence_tfx_run"  # What Do worked out, handed to the Beam transform through exec_properties.
 _BAD = "bad_rows"
 _LISTED_FILES = 10
+# How an InputDataError raised in a Beam worker process reaches this one: the last lines of a traceback's text.
+_WORKER_INPUT_ERROR = re.compile(r"^(?:\w+\.)*InputDataError: (.*?)(?: \[while running '[^']*'\])?\s*\Z", re.S | re.M)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,7 +233,13 @@ class Executor(BaseExampleGenExecutor):
         if spans:
             examples.set_string_custom_property(SPANS_PROPERTY, ",".join(map(str, spans)))
         [rows] = output_dict[quarantine.QUARANTINE_KEY]
-        super().Do(input_dict, output_dict, {**exec_properties, _RUN_KEY: _Run(settings, rows.uri, splits)})
+        try:
+            super().Do(input_dict, output_dict, {**exec_properties, _RUN_KEY: _Run(settings, rows.uri, splits)})
+        except RuntimeError as error:  # Worker processes (multi_processing, portable runners) send tracebacks as text.
+            found = _WORKER_INPUT_ERROR.search(str(error))
+            if not found:
+                raise
+            raise text_formats.InputDataError(found.group(1)) from error
         summaries = quarantine.read_summaries(rows.uri)
         rows.set_int_custom_property(quarantine.BAD_ROWS_PROPERTY, sum(s.bad_rows for s in summaries))
         for summary in summaries:

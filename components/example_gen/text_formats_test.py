@@ -114,47 +114,60 @@ def test_an_empty_file_holds_no_records(tmp_path, data_format, content):
     assert _read(_write(tmp_path, f"d.{data_format}", content), data_format) == []
 
 
-@pytest.mark.parametrize(
-    "data_format, content, expected",
-    [
-        ("csv", b"text,label\na,b\nc,d,e\n", ":3: row has 3 fields, the header has 2"),
-        ("tsv", b'text\tlabel\n" hidden " film\t1\n', ":2: malformed tsv record"),
-        ("csv", b"text,label\nok,a\ncaf\xe9 \xff,b\n", ":3: field 'text' is not UTF-8: bytes b'\\xe9' at character 3"),
-        ("csv", b"text,label\nok,\xc3\n", ":2: field 'label' is not UTF-8: bytes b'\\xc3'"),
-        ("csv", b"text,label\nok, \n", ":2: field 'label': label is empty"),
-        ("jsonl", b'{"text": "a", "label": "b"}\n{"text": "a"\n', ":2: invalid JSON"),
-        ("jsonl", b"[1]\n", ":1: expected a JSON object, got list"),
-        ("jsonl", b'{"text": "a"}\n', ":1: field 'label' is missing; fields found: ['text']"),
-        ("jsonl", b'{"text": "a", "label": true}\n', ":1: field 'label' must be a string or number, got true"),
-        ("jsonl", b'{"text": "a", "label": null}\n', ":1: field 'label' must be a string or number, got null"),
-        ("jsonl", b'{"text": "a", "label": {"k": 1}}\n', ":1: field 'label' must be a string or number, got {"),
-        ("jsonl", b'{"text": 5, "label": "a"}\n', ":1: field 'text' must be a string, got number"),
-        ("jsonl", b'{"text": "\xff", "label": "a"}\n', ":1: field 'text' is not UTF-8: bytes b'\\xff'"),
-    ],
-)
-def test_a_bad_record_names_file_line_and_field(tmp_path, data_format, content, expected):
-    path = _write(tmp_path, f"d.{data_format}", content)
-    [bad] = [record for record in _read(path, data_format) if isinstance(record, BadRow)]
-    assert bad.message.startswith(path + expected), bad.message
-    assert bad.file == path and bad.location == f"{path}:{bad.line}"
+ROW, FILE = "the row", "the whole file"  # What a problem makes unreadable.
 
 
 @pytest.mark.parametrize(
-    "data_format, content, expected",
+    "data_format, content, expected, unreadable",
     [
-        ("csv", b"txt,label\na,b\n", ":1: column 'text' is missing from the header; columns found: ['txt', 'label']"),
-        ("csv", b"text,label,text\na,b,c\n", ":1: column 'text' is repeated in the header"),
-        ("csv", b'text,label\na,b\n"c,d\ne,f\n', ":3: malformed csv record ending at line 4: unexpected end of data"),
-        ("csv", b'"text,label\na,b\n', ":1: malformed csv record"),
-        ("tfrecord", b"not a tfrecord file", ":record 1: unreadable TFRecord"),
+        ("csv", b"text,label\na,b\nc,d,e\n", ":3: row has 3 fields, the header has 2", ROW),
+        ("tsv", b'text\tlabel\n" hidden " film\t1\n', ":2: malformed tsv record", ROW),
+        (
+            "csv",
+            b"text,label\nok,a\ncaf\xe9 \xff,b\n",
+            ":3: field 'text' is not UTF-8: bytes b'\\xe9' at character 3",
+            ROW,
+        ),
+        ("csv", b"text,label\nok,\xc3\n", ":2: field 'label' is not UTF-8: bytes b'\\xc3'", ROW),
+        ("csv", b"text,label\nok, \n", ":2: field 'label': label is empty", ROW),
+        ("jsonl", b'{"text": "a", "label": "b"}\n{"text": "a"\n', ":2: invalid JSON", ROW),
+        ("jsonl", b"[1]\n", ":1: expected a JSON object, got list", ROW),
+        ("jsonl", b'{"text": "a"}\n', ":1: field 'label' is missing; fields found: ['text']", ROW),
+        ("jsonl", b'{"text": "a", "label": true}\n', ":1: field 'label' must be a string or number, got true", ROW),
+        ("jsonl", b'{"text": "a", "label": null}\n', ":1: field 'label' must be a string or number, got null", ROW),
+        ("jsonl", b'{"text": "a", "label": {"k": 1}}\n', ":1: field 'label' must be a string or number, got {", ROW),
+        ("jsonl", b'{"text": 5, "label": "a"}\n', ":1: field 'text' must be a string, got number", ROW),
+        ("jsonl", b'{"text": "\xff", "label": "a"}\n', ":1: field 'text' is not UTF-8: bytes b'\\xff'", ROW),
+        (
+            "csv",
+            b"txt,label\na,b\n",
+            ":1: column 'text' is missing from the header; columns found: ['txt', 'label']",
+            FILE,
+        ),
+        ("csv", b"text,label,text\na,b,c\n", ":1: column 'text' is repeated in the header", FILE),
+        (
+            "csv",
+            b'text,label\na,b\n"c,d\ne,f\n',
+            ":3: malformed csv record ending at line 4: unexpected end of data",
+            FILE,
+        ),
+        ("csv", b'"text,label\na,b\n', ":1: malformed csv record", FILE),
+        ("tfrecord", b"not a tfrecord file", ":record 1: unreadable TFRecord", FILE),
     ],
 )
-def test_a_file_that_cannot_be_read_on_names_file_and_line(tmp_path, data_format, content, expected):
-    """No header, a missing column, a quote left open to the end (where would the rows be?), a corrupt TFRecord."""
+def test_bad_input_names_file_line_and_field(tmp_path, data_format, content, expected, unreadable):
+    """A bad record is reported and skipped over; no header, a missing column, a quote left open to the end (where
+    would the rows be?) or a corrupt TFRecord make the whole file unreadable."""
     path = _write(tmp_path, f"d.{data_format}", content)
-    with pytest.raises(InputDataError) as error:
-        _read(path, data_format)
-    assert str(error.value).startswith(path + expected), str(error.value)
+    if unreadable == FILE:
+        with pytest.raises(InputDataError) as error:
+            _read(path, data_format)
+        message = str(error.value)
+    else:
+        [bad] = [record for record in _read(path, data_format) if isinstance(record, BadRow)]
+        assert bad.file == path and bad.location == f"{path}:{bad.line}"
+        message = bad.message
+    assert message.startswith(path + expected), message
 
 
 def test_the_file_reads_on_after_bad_records_which_keep_their_raw_text(tmp_path):
