@@ -153,7 +153,7 @@ def _TextToExample(pipeline: beam.Pipeline, exec_properties: dict, split_pattern
 def _window_patterns(exec_properties: dict, settings: ExampleGenSettings, split: str) -> list[tuple[int, str]]:
     """(span, pattern relative to the input base) of the spans before the driver's resolved one that the window
     takes in; spans without files for every split are left out (logged)."""
-    span = int(exec_properties[example_gen_utils.SPAN_PROPERTY_NAME])  # Kubeflow V2 passes numbers as floats.
+    span = int(exec_properties[example_gen_utils.SPAN_PROPERTY_NAME])
     first = settings.span_range[0] if settings.span_range else span - settings.latest_spans + 1
     input_base, original = data_paths.input_config(settings.train_data, settings.eval_data)
     pattern = {s.name: s.pattern for s in original.splits}[split]
@@ -192,17 +192,18 @@ def _files(input_base: str, pattern: str, settings: ExampleGenSettings) -> list[
 
 
 def _resolve_inputs(exec_properties: dict, settings: ExampleGenSettings) -> tuple[list[int], dict[str, _SplitInput]]:
-    """The spans read and, per split pattern, the files to read: in the executor, when the pipeline runs."""
+    """The spans read and, per split pattern, the files to read: in the executor, when the pipeline runs (the driver
+    has resolved the latest span; Kubeflow V2's passes it as a float)."""
     input_config = proto_utils.json_to_proto(
         exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input()
     )
     input_base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
     has_spans = data_paths.has_span_spec(settings.train_data)
+    latest = [int(exec_properties[example_gen_utils.SPAN_PROPERTY_NAME])] if has_spans else []
     spans, splits = [], {}
     for split in input_config.splits:
         window = _window_patterns(exec_properties, settings, split.name) if has_spans else []
-        spans = [earlier for earlier, _ in window]
-        spans += [int(exec_properties[example_gen_utils.SPAN_PROPERTY_NAME])] if has_spans else []
+        spans = [earlier for earlier, _ in window] + latest  # The same for every split: TFX requires it.
         files = [file for _, pattern in window for file in _files(input_base, pattern, settings)]
         files += _files(input_base, split.pattern, settings)
         if not files:
@@ -232,22 +233,23 @@ class Executor(BaseExampleGenExecutor):
         [examples] = output_dict[standard_component_specs.EXAMPLES_KEY]
         if spans:
             examples.set_string_custom_property(SPANS_PROPERTY, ",".join(map(str, spans)))
-        [rows] = output_dict[quarantine.QUARANTINE_KEY]
+        [quarantined] = output_dict[quarantine.QUARANTINE_KEY]
+        run = _Run(settings, quarantined.uri, splits)
         try:
-            super().Do(input_dict, output_dict, {**exec_properties, _RUN_KEY: _Run(settings, rows.uri, splits)})
+            super().Do(input_dict, output_dict, {**exec_properties, _RUN_KEY: run})
         except RuntimeError as error:  # Worker processes (multi_processing, portable runners) send tracebacks as text.
             found = _WORKER_INPUT_ERROR.search(str(error))
             if not found:
                 raise
             raise text_formats.InputDataError(found.group(1)) from error
-        summaries = quarantine.read_summaries(rows.uri)
-        rows.set_int_custom_property(quarantine.BAD_ROWS_PROPERTY, sum(s.bad_rows for s in summaries))
+        summaries = quarantine.read_summaries(quarantined.uri)
+        quarantined.set_int_custom_property(quarantine.BAD_ROWS_PROPERTY, sum(s.bad_rows for s in summaries))
         for summary in summaries:
             log.info(
                 "%s: %d examples%s",
                 summary.split,
                 summary.rows,
-                f", {summary.bad_rows} bad rows quarantined in {rows.uri}" if summary.bad_rows else "",
+                f", {summary.bad_rows} bad rows quarantined in {quarantined.uri}" if summary.bad_rows else "",
             )
 
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
