@@ -1,7 +1,7 @@
 """The pipeline as an Airflow DAG: TFX's AirflowDagRunner, one Airflow task per component.
 
 `sentence-tfx compile --orchestrator airflow --out DAGS_FOLDER/NAME.py` writes a DAG file holding the prepared
-PipelineConfig (labels and encoder resolved), so parsing it never reads the data. Airflow needs this project and the
+PipelineConfig (encoder resolved); neither compiling nor parsing it reads the data. Airflow needs this project and the
 Airflow extra installed (`pip install --no-deps -r requirements.lock -r requirements-airflow.lock`)."""
 
 import dataclasses

@@ -58,9 +58,36 @@ def _executions(config: PipelineConfig) -> dict[str, int]:
     return states
 
 
-def test_dag_file_runs_every_component_with_airflow_dags_test(airflow, tiny_pipeline_config, tmp_path):
+def _write_span(data: Path, span: int, train: str, eval_data: str) -> None:
+    (data / str(span)).mkdir(parents=True)
+    for name, source in (("train.tsv", train), ("eval.tsv", eval_data)):
+        (data / str(span) / name).write_text(Path(source).read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def _latest_execution(store, pipeline_name: str, node: str):
+    """The newest execution of `node` over the runs' `component_run` contexts, and its input artifacts by key."""
+    executions = [
+        execution
+        for context in store.get_contexts_by_type("component_run")
+        if context.name.startswith(f"{pipeline_name}.") and context.name.endswith(f".{node}")
+        for execution in store.get_executions_by_context(context.id)
+    ]
+    execution = max(executions, key=lambda e: e.id)
+    inputs = {}
+    for event in store.get_events_by_execution_ids([execution.id]):
+        if event.type == metadata_store_pb2.Event.INPUT:
+            inputs.setdefault(event.path.steps[0].key, []).extend(store.get_artifacts_by_id([event.artifact_id]))
+    return execution, inputs
+
+
+@pytest.mark.slow
+def test_dag_file_runs_every_component_and_each_run_the_newest_span(airflow, tiny_pipeline_config, tmp_path):
+    """One compiled DAG, `airflow dags test` twice with a span added between: each run trains on the newest span, and
+    the second one's Evaluator compares with the first one's model."""
     run, dags = airflow
     config = tiny_pipeline_config(tmp_path, pipeline_name="sentence-tfx-airflow-test")
+    data = tmp_path / "reviews"
+    _write_span(data, 1, config.train_data, config.eval_data)
     dag_file = dags / "sentence_tfx.py"
     assert (
         cli.main(
@@ -71,9 +98,9 @@ def test_dag_file_runs_every_component_with_airflow_dags_test(airflow, tiny_pipe
                 "--out",
                 str(dag_file),
                 "--train",
-                config.train_data,
+                str(data / "{SPAN}" / "train.tsv"),
                 "--eval",
-                config.eval_data,
+                str(data / "{SPAN}" / "eval.tsv"),
                 "--text-column",
                 "sentence",
                 "--encoder",
@@ -84,6 +111,8 @@ def test_dag_file_runs_every_component_with_airflow_dags_test(airflow, tiny_pipe
                 "2",
                 "--min-accuracy",
                 "0",
+                "--max-accuracy-drop",
+                "1",
                 "--pipeline-name",
                 config.pipeline_name,
                 "--pipeline-root",
@@ -104,11 +133,23 @@ def test_dag_file_runs_every_component_with_airflow_dags_test(airflow, tiny_pipe
         "Evaluator",
         "Pusher",
     } <= tasks
-    done = run("dags", "test", config.pipeline_name, "2026-01-02")
-    log = done.stdout + done.stderr
-    for task in tasks:
-        assert f"Marking task as SUCCESS. dag_id={config.pipeline_name}, task_id={task}" in log, (task, log[-3000:])
-    assert f"DagRun Finished: dag_id={config.pipeline_name}" in log
+    from ml_metadata import metadata_store
+
+    store = metadata_store.MetadataStore(metadata.connection_config(config))
+    models = []
+    for span, day in ((1, "2026-01-02"), (2, "2026-01-03")):
+        if span == 2:
+            _write_span(data, 2, config.train_data, config.eval_data)
+        done = run("dags", "test", config.pipeline_name, day)
+        log = done.stdout + done.stderr
+        for task in tasks:
+            assert f"Marking task as SUCCESS. dag_id={config.pipeline_name}, task_id={task}" in log, (task, log[-3000:])
+        assert f"DagRun Finished: dag_id={config.pipeline_name}" in log
+        _, transform_inputs = _latest_execution(store, config.pipeline_name, "Transform")
+        assert transform_inputs["examples"][0].custom_properties["span"].int_value == span
+        _, evaluator_inputs = _latest_execution(store, config.pipeline_name, "Evaluator")
+        assert [model.id for model in evaluator_inputs.get("baseline_model", [])] == models[-1:]
+        models.append(evaluator_inputs["model"][0].id)
     states = _executions(config)
     assert tasks - {"latest_blessed_model_resolver", "previous_accepted_statistics"} <= set(states), states
     for node, node_states in states.items():
@@ -116,4 +157,4 @@ def test_dag_file_runs_every_component_with_airflow_dags_test(airflow, tiny_pipe
             state in (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
             for state in node_states
         ), (node, node_states)
-    assert len(os.listdir(config.serving_dir)) == 1  # Blessed (accuracy floor 0) and pushed.
+    assert len(os.listdir(config.serving_dir)) == 2  # Both blessed (accuracy floor 0, any drop allowed) and pushed.

@@ -13,7 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING line
 warnings.filterwarnings("ignore", category=FutureWarning, module="google.api_core")  # Python 3.10 notice, per import.
 
 import sentence_tfx.keras2  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-from sentence_tfx.config import DISTRIBUTIONS, FORMATS, MODES, PipelineConfig  # noqa: E402
+from sentence_tfx.config import BAD_ROWS, DISTRIBUTIONS, FORMATS, MODES, PipelineConfig  # noqa: E402
 from sentence_tfx.errors import InputError  # noqa: E402
 from sentence_tfx.pipeline import logs  # noqa: E402
 
@@ -126,7 +126,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"\nThe data failed validation; nothing was trained.\n{error}", file=sys.stderr)
         return EXIT_INVALID_DATA
     summary = results.summarize_run(config)
-    print(f"\nEvaluation on {config.eval_data or 'the eval split of ' + config.train_data}:")
+    print(f"\nlabels (class index order): {', '.join(summary.label_names)}")
+    print(f"Evaluation on {config.eval_data or 'the eval split of ' + config.train_data}:")
     for name, value in summary.metrics.items():
         print(f"  {name:40s} {value:.4f}" if name != "example_count" else f"  {name:40s} {value:.0f}")
     print(f"  texts truncated at {config.seq_length} tokens: {100 * summary.truncated_share:.1f}% of training data")
@@ -138,6 +139,10 @@ def _run(args: argparse.Namespace) -> int:
     print(f"pushed:  {_push_line(summary.push)}")
     print(f"reused from earlier runs (TFX cache): {', '.join(summary.reused_steps) or 'nothing'}")
     print(f"data validation report: {summary.validation_report}")
+    if summary.bad_rows or config.bad_rows == "skip":
+        print(f"bad rows quarantined:   {summary.bad_rows} in {summary.quarantine_dir}")
+        for line in summary.first_bad_rows:
+            print(f"  {line}")
     print(f"TensorBoard logs:       {summary.tensorboard_dir}")
     status = exit_status(summary)
     if status == EXIT_INTERNAL_ERROR:
@@ -225,9 +230,34 @@ def _label_list(value: str) -> tuple[str, ...]:
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     """The PipelineConfig options that `run` and `compile` share; each dest is a PipelineConfig field."""
     data = parser.add_argument_group("data")
-    data.add_argument("--train", dest="train_data", required=True, metavar="FILE")
-    data.add_argument("--eval", dest="eval_data", metavar="FILE", help="default: a 4:1 hash split of --train")
-    data.add_argument("--format", dest="data_format", choices=FORMATS, help="default: from the file extension")
+    data.add_argument(
+        "--train",
+        dest="train_data",
+        required=True,
+        metavar="PATH",
+        help="a file, a glob (quote it), a folder, or any of these with a TFX span spec: 'data/{SPAN}/*.tsv' "
+        "(the latest span is read when the pipeline runs)",
+    )
+    data.add_argument("--eval", dest="eval_data", metavar="PATH", help="default: a 4:1 hash split of --train")
+    data.add_argument("--format", dest="data_format", choices=FORMATS, help="default: each file's own extension")
+    data.add_argument(
+        "--bad-rows",
+        choices=BAD_ROWS,
+        help="fail: the first bad row stops the run (default); skip: bad rows go to a quarantine artifact",
+    )
+    data.add_argument(
+        "--max-bad-rows-fraction",
+        type=float,
+        metavar="X",
+        help="with --bad-rows skip, the run fails if a split has a larger share of bad rows (default: 0.001)",
+    )
+    data.add_argument("--latest-spans", type=int, metavar="N", help="train on the latest N spans (default: 1)")
+    data.add_argument(
+        "--span-range",
+        type=lambda v: tuple(int(span) for span in v.split("-", 1)),
+        metavar="FIRST-LAST",
+        help="train on these spans instead of the latest",
+    )
     data.add_argument("--text-column", help="default: text")
     data.add_argument("--label-column", help="default: label")
     data.add_argument(
@@ -235,7 +265,8 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         dest="label_names",
         type=_label_list,
         metavar="A,B,...",
-        help="class names in index order (default: the sorted labels of --train)",
+        help="class names in index order (default: the train split's labels, numbers in numeric order first, "
+        "found when the pipeline runs)",
     )
     model = parser.add_argument_group("model")
     model.add_argument(

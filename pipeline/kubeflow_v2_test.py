@@ -3,6 +3,7 @@
 Data sit on TensorFlow's in-memory filesystem (ram://), a stand-in for gs:// that this process can read."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,10 @@ EXECUTORS = {  # component id → executor class each container runs
     "StatisticsGen": "tfx.components.statistics_gen.executor.Executor",
     "ExampleValidator": "tfx.components.example_validator.executor.Executor",
     "ValidationGate": "sentence_tfx.components.data_validation.gate.ValidationGate_Executor",
-    "Transform": "tfx.components.transform.executor.Executor",
+    "Transform": "sentence_tfx.components.transform.executor.Executor",
     "TokenLengthDriftGate": "sentence_tfx.components.data_validation.gate.TokenLengthDriftGate_Executor",
     "Trainer": "tfx.components.trainer.executor.GenericExecutor",
-    "Evaluator": "tfx.components.evaluator.executor.Executor",
+    "Evaluator": "sentence_tfx.components.evaluator.component.Executor",
     "ServingCheck": "sentence_tfx.components.serving_check.executor.Executor",
     "Pusher": "sentence_tfx.components.pusher.executor.Executor",
 }
@@ -95,15 +96,16 @@ def test_the_spec_runs_every_component_in_the_image_with_its_executor(remote_dat
         assert "--beam_plugins=sentence_tfx.keras2" in args, component
     assert "ValidationGate" in tasks["Transform"]["dependentTasks"]  # Bad data stops the run before Transform.
     assert "TokenLengthDriftGate" in tasks["Trainer"]["dependentTasks"]  # Drifted token lengths: no training.
-    trainer_config = json.loads(
+    trainer_settings = json.loads(
         json.loads(
             tasks["Trainer"]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constantValue"]["stringValue"]
-        )["config"]
+        )["settings"]
     )
-    assert trainer_config["mode"] == "finetune" and trainer_config["label_names"] == ["0", "1"]
-    assert trainer_config["train_data"] == f"{remote_data}/train.tsv"
+    assert trainer_settings["mode"] == "finetune" and "label_names" not in trainer_settings  # From the schema.
     example_gen = tasks["FileBasedExampleGen"]["inputs"]["parameters"]
     assert example_gen["input_base"]["runtimeValue"]["constantValue"]["stringValue"] == remote_data
+    schema_gen = tasks["CuratedSchemaGen"]
+    assert "StatisticsGen" in schema_gen["dependentTasks"]  # The label names come from the train split's statistics.
     push = json.loads(
         tasks["Pusher"]["inputs"]["parameters"]["push_destination"]["runtimeValue"]["constantValue"]["stringValue"]
     )
@@ -123,3 +125,32 @@ def test_local_paths_are_refused_by_name(sst2_sample, tiny_export, tmp_path, cap
     )
     assert code == 2 and not out.exists()
     assert "give URIs (gs://bucket/...) for train_data" in capsys.readouterr().err
+
+
+def test_compiling_reads_no_data(tiny_export, tmp_path):
+    """Data paths on a bucket this machine cannot reach (no network here) that hold nothing yet: compiling succeeds,
+    so it opened none of them. The spec resolves the span when it runs."""
+    started = time.monotonic()
+    code, out = _compile(
+        tmp_path,
+        tiny_export,
+        "--train",
+        "gs://no-such-bucket-sentence-tfx/reviews/{SPAN}/train-*.tsv",
+        "--eval",
+        "gs://no-such-bucket-sentence-tfx/reviews/{SPAN}/eval/",
+        "--pipeline-root",
+        ROOT,
+        "--serving-dir",
+        "gs://my-bucket/serving",
+    )
+    seconds = time.monotonic() - started
+    print(f"compiled in {seconds:.1f} s")
+    assert code == 0
+    tasks = json.loads(out.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert set(EXECUTORS) <= set(tasks)
+    parameters = tasks["FileBasedExampleGen"]["inputs"]["parameters"]
+    assert parameters["input_base"]["runtimeValue"]["constantValue"]["stringValue"] == (
+        "gs://no-such-bucket-sentence-tfx/reviews"
+    )
+    splits = json.loads(parameters["input_config"]["runtimeValue"]["constantValue"]["stringValue"])["splits"]
+    assert [split["pattern"] for split in splits] == ["{SPAN}/train-*.tsv", "{SPAN}/eval/*"]

@@ -1,15 +1,15 @@
 """create_pipeline(config): the whole TFX pipeline, from labelled text files to a pushed, blessed SavedModel.
 
-ExampleGen → StatisticsGen + CuratedSchemaGen → ExampleValidator → ValidationGate (+ label drift) → Transform
+ExampleGen → StatisticsGen → CuratedSchemaGen (the label names) → ExampleValidator → ValidationGate (+ label drift)
+→ Transform
 → TokenLengthDriftGate → [EmbeddingGen, frozen mode] → Trainer → Evaluator (baseline: the latest pushed model)
 → ServingCheck (the model server loads it and answers its warm-up requests) → Pusher.
 Drift is measured against the statistics of the last run whose data passed validation (resolved from ML Metadata).
+Defining it reads no data.
 """
 
 import dataclasses
 import json
-import logging
-import re
 from pathlib import Path
 
 from tfx import v1 as tfx
@@ -20,13 +20,11 @@ from sentence_tfx.components.data_validation.gate import TokenLengthDriftGate, V
 from sentence_tfx.components.embedding_gen.component import EmbeddingGen
 from sentence_tfx.encoder import export
 from sentence_tfx.components.evaluator.component import create_evaluator
-from sentence_tfx.components.example_gen import text_formats
 from sentence_tfx.components.example_gen.component import create_example_gen
 from sentence_tfx.components.pusher.component import create_pusher
 from sentence_tfx.components.serving_check.component import ServingCheck
 from sentence_tfx.components.trainer.component import create_trainer
 from sentence_tfx.components.transform.component import create_transform
-from sentence_tfx.errors import InputError
 from sentence_tfx.pipeline import metadata
 from sentence_tfx.config import (
     EmbeddingSettings,
@@ -37,7 +35,6 @@ from sentence_tfx.config import (
     TransformSettings,
 )
 
-log = logging.getLogger(__name__)
 # Beam workers that start through sdk_worker_main (Dataflow, Flink, Spark containers) import this first; it sets
 # TF_USE_LEGACY_KERAS before TensorFlow loads, which the Evaluator's Keras model needs.
 BEAM_WORKER_PLUGIN = "--beam_plugins=sentence_tfx.keras2"
@@ -62,37 +59,9 @@ def beam_pipeline_args(config: PipelineConfig) -> list[str]:
     return args
 
 
-def _label_sort_key(label: str):
-    """Numbers in numeric order ("2" before "10"), then names alphabetically."""
-    return (0, float(label), "") if re.fullmatch(r"-?\d+(\.\d+)?", label) else (1, 0.0, label)
-
-
 def prepare(config: PipelineConfig) -> PipelineConfig:
-    """Reads every input file once (a bad row fails here, naming file, line and field), infers the label names
-    if none were given, and resolves the default encoder (converted once, then cached)."""
-    summaries = {
-        path: text_formats.scan(path, config.data_format, config.text_column, config.label_column)
-        for path in filter(None, (config.train_data, config.eval_data))
-    }
-    for path, summary in summaries.items():
-        log.info(
-            "%s: %d rows, %d labels %s%s",
-            path,
-            summary.rows,
-            len(summary.labels),
-            dict(summary.labels.most_common(10)),
-            f", {summary.empty_texts} empty texts" if summary.empty_texts else "",
-        )
-    train = summaries[config.train_data]
-    if len(train.labels) < 2:
-        raise InputError(
-            f"--train {config.train_data}: all {train.rows} examples have the label {next(iter(train.labels))!r}; "
-            "a classifier needs at least 2 classes"
-        )
-    if not config.label_names:
-        labels = sorted(summaries[config.train_data].labels, key=_label_sort_key)
-        config = dataclasses.replace(config, label_names=tuple(labels))
-        log.info("label names from %s: %s", config.train_data, ", ".join(labels))
+    """Resolves the default encoder (converted once, then cached). Reads no data: bad rows and the label names are
+    found at run time, by ExampleGen and from StatisticsGen's statistics."""
     if not config.encoder_handle:
         encoder_dir = export.cached_export(seq_length=config.seq_length)
         config = dataclasses.replace(
@@ -102,13 +71,15 @@ def prepare(config: PipelineConfig) -> PipelineConfig:
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
-    """The TFX pipeline for `config`, which must name its labels and encoder (see `prepare`)."""
-    if not config.label_names or not config.encoder_handle:
-        raise ValueError("create_pipeline needs label_names and encoder handles; run pipeline.prepare(config) first")
-    example_gen = create_example_gen(config.train_data, config.eval_data, config.settings(ExampleGenSettings))
+    """The TFX pipeline for `config`, which must name its encoder (see `prepare`). Opens no input file."""
+    if not config.encoder_handle:
+        raise ValueError("create_pipeline needs encoder handles; run pipeline.prepare(config) first")
+    example_gen = create_example_gen(config.settings(ExampleGenSettings))
     examples = example_gen.outputs["examples"]
-    schema_gen = schemas.CuratedSchemaGen(label_names_json=json.dumps(config.label_names))
     statistics_gen = tfx.components.StatisticsGen(examples=examples)
+    schema_gen = schemas.CuratedSchemaGen(
+        statistics=statistics_gen.outputs["statistics"], label_names_json=json.dumps(config.label_names)
+    )
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
@@ -142,7 +113,9 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         schema_gen.outputs["schema"],
     )
     (embedding_gen or trainer).add_upstream_node(token_length_gate)  # Drifted token lengths: no encoder pass.
-    baseline, evaluator = create_evaluator(config.settings(EvaluatorSettings), examples, trainer.outputs["model"])
+    baseline, evaluator = create_evaluator(
+        config.settings(EvaluatorSettings), examples, trainer.outputs["model"], schema_gen.outputs["schema"]
+    )
     serving_check = ServingCheck(model=trainer.outputs["model"])
     serving_check.add_upstream_node(evaluator)  # Where TFX puts InfraValidator: after evaluation.
     pusher = create_pusher(
@@ -156,8 +129,8 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         pipeline_root=config.pipeline_root,
         components=[
             example_gen,
-            schema_gen,
             statistics_gen,
+            schema_gen,
             example_validator,
             previous_statistics,
             validation_gate,

@@ -21,12 +21,12 @@ from sentence_tfx.serving import warmup
 
 pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
 
-SST2_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sst2" / "train.tsv"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sst2"
 TEXTS = ["a gripping , beautifully acted film", "a tedious , joyless mess", "who directed it ?"]
 
 
 EXPECTED_OUTPUTS = {
-    "FileBasedExampleGen": ["examples"],
+    "FileBasedExampleGen": ["examples", "quarantine"],
     "CuratedSchemaGen": ["schema"],
     "StatisticsGen": ["statistics"],
     "ExampleValidator": ["anomalies"],
@@ -55,6 +55,8 @@ def test_every_component_ran_and_recorded_its_artifacts(frozen_run):
 
 def test_run_summary_reports_metrics_blessing_and_push(frozen_run):
     summary = results.summarize_run(frozen_run)
+    assert summary.label_names == ("0", "1")  # Found at run time in the train split's statistics.
+    assert summary.bad_rows == 0 and summary.first_bad_rows == []
     assert summary.metrics["example_count"] == 48
     assert 0.0 <= summary.metrics["sparse_categorical_accuracy"] <= 1.0
     assert {"precision[0]", "recall[1]", "auc[1]"} <= summary.metrics.keys()
@@ -146,31 +148,29 @@ def test_the_model_carries_warmup_requests_with_eval_texts(frozen_run):
     assert check["blessing"][0].custom_properties["warmup_requests"].int_value == len(logs)
 
 
+def _cli_run(tiny_export, tmp_path, *options) -> list[str]:
+    return [
+        "run",
+        "--text-column",
+        "sentence",
+        "--encoder",
+        str(tiny_export),
+        "--seq-length",
+        "16",
+        "--min-accuracy",
+        "0",
+        "--pipeline-root",
+        str(tmp_path / "pipeline"),
+        "--serving-dir",
+        str(tmp_path / "serving"),
+        *options,
+    ]
+
+
 def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, capsys):
     train = sst2_sample("train", 64)
-    code = cli.main(
-        [
-            "run",
-            "--train",
-            train,
-            "--text-column",
-            "sentence",
-            "--encoder",
-            str(tiny_export),
-            "--seq-length",
-            "16",
-            "--mode",
-            "finetune",
-            "--max-train-steps",
-            "3",
-            "--min-accuracy",
-            "0",
-            "--pipeline-root",
-            str(tmp_path / "pipeline"),
-            "--serving-dir",
-            str(tmp_path / "serving"),
-        ]
-    )
+    options = ("--train", train, "--mode", "finetune", "--max-train-steps", "3")
+    code = cli.main(_cli_run(tiny_export, tmp_path, *options))
     out = capsys.readouterr().out
     assert code == 0, out
     assert "blessed: yes" in out and "sparse_categorical_accuracy" in out and "serving check: passed" in out
@@ -201,23 +201,7 @@ def test_anomalies_stop_the_run_before_transform(tiny_export, sst2_sample, tmp_p
     train = sst2_sample("train", 40)
     eval_rows = ["sentence\tlabel", "fine\t1", "not fine\t0", "meh\tneutral", "   \t1"]
     (tmp_path / "eval.tsv").write_text("\n".join(eval_rows) + "\n", encoding="utf-8")
-    args = [
-        "run",
-        "--train",
-        train,
-        "--eval",
-        str(tmp_path / "eval.tsv"),
-        "--text-column",
-        "sentence",
-        "--encoder",
-        str(tiny_export),
-        "--seq-length",
-        "16",
-        "--pipeline-root",
-        str(tmp_path / "pipeline"),
-        "--serving-dir",
-        str(tmp_path / "serving"),
-    ]
+    args = _cli_run(tiny_export, tmp_path, "--train", train, "--eval", str(tmp_path / "eval.tsv"))
     assert cli.main(args) == 3
     err = capsys.readouterr().err
     assert "eval: label: Unexpected string values: 'neutral' (1 example)" in err
@@ -228,10 +212,47 @@ def test_anomalies_stop_the_run_before_transform(tiny_export, sst2_sample, tmp_p
     assert not (tmp_path / "serving").exists()
 
 
-def test_bad_input_is_reported_before_anything_runs(tmp_path, capsys):
-    (tmp_path / "train.csv").write_text('text,label\nok,1\n"broken,0\n', encoding="utf-8")
-    assert cli.main(["run", "--train", str(tmp_path / "train.csv"), "--pipeline-root", str(tmp_path)]) == 2
-    assert "train.csv" in capsys.readouterr().err
+def test_a_bad_row_stops_the_run_in_example_gen_naming_file_and_line(tiny_export, tmp_path, capsys):
+    (tmp_path / "train.tsv").write_text("sentence\tlabel\nok\t1\nfine\t0\nbroken\n", encoding="utf-8")
+    assert cli.main(_cli_run(tiny_export, tmp_path, "--train", str(tmp_path / "train.tsv"))) == 2
+    assert f"error: {tmp_path}/train.tsv:4: row has 1 fields, the header has 2" in capsys.readouterr().err
+    store = results.open_store(PipelineConfig(train_data="x.tsv", pipeline_root=str(tmp_path / "pipeline")))
+    with pytest.raises(LookupError):
+        results.latest_outputs(store, "sentence-tfx", "StatisticsGen")
+
+
+def test_a_train_split_with_one_class_stops_at_validation(tiny_export, tmp_path, capsys):
+    """The label names come from the train split when the pipeline runs; one class there is refused, exit 3."""
+    (tmp_path / "train.tsv").write_text("sentence\tlabel\n" + "a fine film\tpos\n" * 8, encoding="utf-8")
+    (tmp_path / "eval.tsv").write_text("sentence\tlabel\nfine\tpos\n", encoding="utf-8")
+    train_and_eval = ("--train", str(tmp_path / "train.tsv"), "--eval", str(tmp_path / "eval.tsv"))
+    assert cli.main(_cli_run(tiny_export, tmp_path, *train_and_eval)) == 3
+    assert (
+        "train: label: Fewer than 2 classes: 'pos' (8 examples); a classifier needs examples of at least 2 classes"
+        in capsys.readouterr().err
+    )
+
+
+def test_defining_and_compiling_opens_no_input_file(tiny_export, tmp_path):
+    """Data paths that do not exist yet (a folder, a span pattern): the pipeline is defined and compiled for Airflow
+    all the same; ExampleGen resolves them when it runs."""
+    future = tmp_path / "not-yet"
+    paths = {"train_data": str(future / "{SPAN}" / "train-*.csv"), "eval_data": str(future / "{SPAN}" / "eval")}
+    config = PipelineConfig(
+        **paths,
+        preprocessor_handle=str(tiny_export / "preprocessor"),
+        encoder_handle=str(tiny_export / "encoder"),
+        pipeline_root=str(tmp_path / "pipeline"),
+    )
+    assert [node.id for node in pipeline.create_pipeline(config).components][:3] == [
+        "FileBasedExampleGen",
+        "StatisticsGen",
+        "CuratedSchemaGen",
+    ]
+    dag = tmp_path / "dags" / "p.py"
+    options = ["--train", paths["train_data"], "--eval", paths["eval_data"], "--encoder", str(tiny_export)]
+    assert cli.main(["compile", "--orchestrator", "airflow", "--out", str(dag), *options]) == 0
+    assert paths["train_data"] in dag.read_text() and not future.exists()
 
 
 CACHEABLE = (
@@ -282,7 +303,7 @@ def test_no_cache_reruns_every_step(tiny_pipeline_config, tmp_path):
 def _sst2_rows(label: str, long: bool) -> list[str]:
     """Sentences of the bundled SST-2 sample with `label`: over 20 words (filling the tiny encoder's 16 tokens) or
     any length."""
-    lines = SST2_SAMPLE.read_text(encoding="utf-8").splitlines()[1:]
+    lines = (SAMPLE / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]
     return [line for line in lines if line.endswith(f"\t{label}") and (not long or len(line.split()) > 21)]
 
 
@@ -325,3 +346,56 @@ def test_drift_from_the_last_accepted_run_stops_the_run(tiny_export, sst2_sample
         err,
     ), err
     assert (_executions(config, "Transform"), _executions(config, "EmbeddingGen")) == (2, 1)
+
+
+def _write_span(root: Path, span: int, rows: list[str]) -> None:
+    (root / str(span)).mkdir(parents=True)
+    (root / str(span) / "part-0.tsv").write_text("\n".join(["sentence\tlabel", *rows]) + "\n", encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_each_run_trains_on_the_latest_span_with_the_previous_model_as_baseline(tiny_export, tmp_path, capsys):
+    """`--train 'DIR/{SPAN}/*.tsv'`: one command, run again when a span arrives, trains on the newest span."""
+    rows = (SAMPLE / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    data = tmp_path / "reviews"
+    for span in (1, 2):
+        _write_span(data, span, rows[(span - 1) * 60 : span * 60])
+    command = _cli_run(tiny_export, tmp_path, "--train", str(data / "{SPAN}" / "*.tsv"), "--max-accuracy-drop", "1")
+    config = PipelineConfig(train_data="x.tsv", pipeline_root=str(tmp_path / "pipeline"))
+    store = results.open_store(config)
+
+    def latest(node, key, events=results.OUTPUT_EVENTS):
+        return results.latest_outputs(store, config.pipeline_name, node, events)[1][key][0]
+
+    assert cli.main(command) == 0, capsys.readouterr()
+    assert latest("Transform", "examples", results.INPUT_EVENTS).custom_properties["span"].int_value == 2
+    first_model = latest("Trainer", "model")
+
+    _write_span(data, 3, rows[120:180])
+    assert cli.main(command) == 0, capsys.readouterr()
+    examples = latest("Transform", "examples", results.INPUT_EVENTS)
+    assert examples.custom_properties["span"].int_value == 3 and examples.custom_properties["spans"].string_value == "3"
+    assert latest("Evaluator", "baseline_model", results.INPUT_EVENTS).id == first_model.id
+    assert latest("Trainer", "model").id != first_model.id
+
+
+@pytest.mark.slow
+def test_skipped_bad_rows_are_reported_and_too_many_fail(tiny_export, sst2_sample, tmp_path, capsys):
+    """--bad-rows skip: 1 bad row in 2,001 (0.05 %) is quarantined and the model still blessed and pushed; 1 % fails
+    before anything else runs, naming the first bad rows."""
+    rows = (SAMPLE / "train.tsv").read_text(encoding="utf-8").splitlines()
+    train = tmp_path / "train.tsv"
+    train.write_text("\n".join([*rows[:1001], "a row without a label", *rows[1001:2001]]) + "\n", encoding="utf-8")
+    eval_data = sst2_sample("eval", 48)
+    command = _cli_run(tiny_export, tmp_path, "--train", str(train), "--eval", eval_data, "--bad-rows", "skip")
+    assert cli.main(command) == 0
+    out = capsys.readouterr().out
+    assert "bad rows quarantined:   1 in " in out and "blessed: yes" in out
+    assert f"  {train}:1002: row has 1 fields, the header has 2" in out
+
+    lines = [row if i % 100 else row.split("\t")[0] for i, row in enumerate(rows[1:2001], 1)]  # 20 of 2,000: 1 %
+    train.write_text("\n".join([rows[0], *lines]) + "\n", encoding="utf-8")
+    assert cli.main(command) == 2
+    err = capsys.readouterr().err
+    assert "error: train: 20 of 2000 rows are bad (1.00%), more than --max-bad-rows-fraction 0.001 allows" in err
+    assert f"  {train}:101: row has 1 fields, the header has 2" in err

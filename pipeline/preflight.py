@@ -8,6 +8,7 @@ left to the run.
 """
 
 import json
+import glob
 import logging
 import os
 import stat
@@ -32,8 +33,8 @@ def check(config: PipelineConfig) -> None:
     for field in ("train_data", "eval_data"):
         path = getattr(config, field)
         if path:
-            _check_data_file(option(field), path)
-            log.info("%s %s: read as %s", option(field), path, config.data_format)
+            _check_data_path(option(field), path)
+            log.info("%s %s: read as %s", option(field), path, config.data_format or "each file's extension says")
     for field in ("preprocessor_handle", "encoder_handle"):
         handle = getattr(config, field)
         if handle and not _scheme(handle):
@@ -61,15 +62,25 @@ def _stat(name: str, path: Path) -> os.stat_result | None:
         raise InputError(f"{name} {path}: cannot be read: {error.strerror}") from None
 
 
-def _check_data_file(name: str, path: str) -> None:
+def _check_data_path(name: str, path: str) -> None:
+    """A file, a folder or a glob. Span patterns ({SPAN}, {YYYY}...) name data that may arrive later: ExampleGen
+    resolves them when it runs."""
+    if "{" in path:
+        return
     if _scheme(path):
-        _check_remote_data_file(name, path)
+        _check_remote_data_path(name, path)
+        return
+    if set("*?[") & set(path):
+        if not glob.glob(path):
+            raise InputError(f"{name} {path}: the pattern matches no files")
         return
     found = _stat(name, Path(path))
     if found is None:
         raise InputError(f"{name} {path}: {'a broken symbolic link' if os.path.islink(path) else 'no such file'}")
     if stat.S_ISDIR(found.st_mode):
-        raise InputError(f"{name} {path}: is a directory; give the one file that holds the data")
+        if not any(entry.is_file() and not entry.name.startswith(("_", ".")) for entry in os.scandir(path)):
+            raise InputError(f"{name} {path}: the folder holds no files")
+        return  # Its files are the data; ExampleGen names any it cannot read.
     if not stat.S_ISREG(found.st_mode):
         raise InputError(f"{name} {path}: not a regular file (the data is read more than once)")
     try:
@@ -81,14 +92,12 @@ def _check_data_file(name: str, path: str) -> None:
         raise InputError(f"{name} {path}: the file is empty")
 
 
-def _check_remote_data_file(name: str, path: str) -> None:
+def _check_remote_data_path(name: str, path: str) -> None:
     import tensorflow as tf
 
     try:
-        if not tf.io.gfile.exists(path):
+        if not (tf.io.gfile.glob(path) if set("*?[") & set(path) else tf.io.gfile.exists(path)):
             raise InputError(f"{name} {path}: no such file")
-        if tf.io.gfile.isdir(path):
-            raise InputError(f"{name} {path}: is a directory; give the one file that holds the data")
     except tf.errors.OpError as error:
         raise InputError(f"{name} {path}: cannot be reached: {error.message}") from None
 

@@ -9,7 +9,9 @@ import tensorflow_model_analysis as tfma
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from sentence_tfx import features
+from sentence_tfx import features, schemas
+from sentence_tfx.components.example_gen import quarantine
+from sentence_tfx.components.example_gen.component import EXAMPLE_GEN_ID
 from sentence_tfx.pipeline import metadata
 from sentence_tfx.config import PipelineConfig
 
@@ -52,6 +54,7 @@ class PushReport:
 
 @dataclasses.dataclass(frozen=True)
 class RunSummary:
+    label_names: tuple[str, ...]  # In class index order: the --labels given, or the train split's.
     metrics: dict[str, float]  # Overall slice: accuracy, example count, per-class precision/recall, AUC.
     blessed: bool
     serving_check_failure: str  # Why the model server could not serve the model; empty when it passed.
@@ -62,6 +65,9 @@ class RunSummary:
     validation_report: str
     model_dir: str
     tensorboard_dir: str
+    bad_rows: int  # Quarantined by ExampleGen (--bad-rows skip) ...
+    quarantine_dir: str  # ... here ...
+    first_bad_rows: list[str]  # ... the first few as `FILE:LINE: reason`, per split.
 
 
 def _custom_int(artifact, name: str) -> int:
@@ -133,10 +139,15 @@ def summarize_run(config: PipelineConfig) -> RunSummary:
     _, transform = latest_outputs(store, name, "Transform")
     _, trainer = latest_outputs(store, name, "Trainer")
     _, gate = latest_outputs(store, name, "ValidationGate")
+    _, schema_gen = latest_outputs(store, name, "CuratedSchemaGen")
+    label_names = schemas.read_label_names(schemas.schema_file(schema_gen["schema"][0].uri))
+    _, example_gen = latest_outputs(store, name, EXAMPLE_GEN_ID)
+    quarantined = quarantine.read_summaries(example_gen[quarantine.QUARANTINE_KEY][0].uri)
     stats = tfdv.load_stats_binary(os.path.join(transform["post_transform_stats"][0].uri, "FeatureStats.pb"))
     truncated = next(f for f in stats.datasets[0].features if f.path.step == [features.TRUNCATED])
     return RunSummary(
-        metrics=_metrics(evaluator["evaluation"][0].uri, config.label_names),
+        label_names=label_names,
+        metrics=_metrics(evaluator["evaluation"][0].uri, label_names),
         blessed=_custom_int(evaluator["blessing"][0], "blessed") == 1,
         serving_check_failure=_serving_check_failure(serving_check["blessing"][0]),
         pushed_to=push.destination if push.present else None,
@@ -146,4 +157,7 @@ def summarize_run(config: PipelineConfig) -> RunSummary:
         validation_report=gate["report"][0].uri,
         model_dir=trainer["model"][0].uri,
         tensorboard_dir=trainer["model_run"][0].uri,
+        bad_rows=sum(summary.bad_rows for summary in quarantined),
+        quarantine_dir=example_gen[quarantine.QUARANTINE_KEY][0].uri,
+        first_bad_rows=[line for summary in quarantined for line in summary.first_bad_rows],
     )

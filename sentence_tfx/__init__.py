@@ -11,10 +11,15 @@ the packages that use Keras; this package itself sets nothing, so the model serv
 
 
 def __getattr__(name):
-    """sentence_tfx.ValidationReport, imported on first use: Kubeflow V2 containers resolve the custom artifact type
-    from its TYPE_NAME "sentence_tfx.ValidationReport"; a lazy import keeps `import sentence_tfx` free of TensorFlow."""
+    """sentence_tfx.ValidationReport (and QuarantinedRows), imported on first use: Kubeflow V2 containers resolve a
+    custom artifact type from its TYPE_NAME "sentence_tfx.ValidationReport"; a lazy import keeps `import sentence_tfx`
+    free of TensorFlow."""
     if name == "ValidationReport":
         from sentence_tfx.components.data_validation.gate import ValidationReport
 
         return ValidationReport
+    if name == "QuarantinedRows":
+        from sentence_tfx.components.example_gen.quarantine import QuarantinedRows
+
+        return QuarantinedRows
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,6 +16,7 @@ from typing import TypeVar
 from sentence_tfx.errors import InputError
 
 FORMATS = ("csv", "tsv", "jsonl", "tfrecord")
+BAD_ROWS = ("fail", "skip")
 MODES = ("frozen", "finetune")
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")  # See components/trainer/distribution.py.
 MAX_PIPELINE_NAME_LENGTH = 63  # tfx.dsl.Pipeline refuses longer names.
@@ -51,10 +52,6 @@ def option(field: str) -> str:
     if field in FIELDS_WITHOUT_OPTION:
         return field
     return _OPTIONS.get(field, "--" + field.replace("_", "-"))
-
-
-def format_from_extension(path: str) -> str | None:
-    return _EXTENSIONS.get(Path(path).suffix.lower())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +93,8 @@ _BOUNDS = {
     "max_accuracy_drop": _Range(0, 1),
     "max_label_drift": _Range(0, 1),
     "max_token_length_drift": _Range(0, 1),
+    "max_bad_rows_fraction": _Range(0, 1),
+    "latest_spans": _Range(1, integer=True),
 }
 
 
@@ -127,6 +126,11 @@ def _check_label_names(labels: tuple[str, ...]) -> None:
         raise InputError(f"{given}: a classifier needs at least 2 classes")
 
 
+def format_of(path: str) -> str | None:
+    """The format a file's extension names, None if it names none."""
+    return _EXTENSIONS.get(Path(path).suffix.lower())
+
+
 class _JsonFields:
     """JSON round trip of a frozen dataclass of plain fields (tuples come back from JSON lists)."""
 
@@ -141,14 +145,21 @@ class _JsonFields:
 
 @dataclasses.dataclass(frozen=True)
 class ExampleGenSettings(_JsonFields):
-    data_format: str
+    train_data: str
+    eval_data: str | None
+    data_format: str | None
     text_column: str
     label_column: str
+    bad_rows: str
+    max_bad_rows_fraction: float
+    latest_spans: int
+    span_range: tuple[int, ...]
 
 
+# The stages after validation take the run's label names from the schema artifact, not from their settings: they may
+# be known only at run time (see schemas.CuratedSchemaGen).
 @dataclasses.dataclass(frozen=True)
 class TransformSettings(_JsonFields):
-    label_names: tuple[str, ...]
     seq_length: int
     preprocessor_handle: str
 
@@ -161,7 +172,6 @@ class EmbeddingSettings(_JsonFields):
 
 @dataclasses.dataclass(frozen=True)
 class TrainerSettings(_JsonFields):
-    label_names: tuple[str, ...]
     seq_length: int
     encoder_handle: str
     mode: str
@@ -179,7 +189,6 @@ class TrainerSettings(_JsonFields):
 
 @dataclasses.dataclass(frozen=True)
 class EvaluatorSettings(_JsonFields):
-    label_names: tuple[str, ...]
     min_accuracy: float
     max_accuracy_drop: float
 
@@ -191,13 +200,18 @@ Settings = TypeVar(
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig(_JsonFields):
-    # Data: canonical features `text` and `label` are taken from these columns.
+    # Data: canonical features `text` and `label` are taken from these columns. Paths are files, globs, folders, with
+    # or without TFX span specs (components/example_gen/data_paths.py); nothing reads them before the pipeline runs.
     train_data: str
     eval_data: str | None = None  # None: a deterministic hash split of train_data (4:1).
-    data_format: str | None = None  # csv | tsv | jsonl | tfrecord; None: from the train file's extension.
+    data_format: str | None = None  # csv | tsv | jsonl | tfrecord; None: each file's own extension.
     text_column: str = "text"
     label_column: str = "label"
-    label_names: tuple[str, ...] = ()  # Empty: the sorted distinct labels of the train data.
+    label_names: tuple[str, ...] = ()  # Empty: the train split's distinct labels, found at run time (schemas).
+    bad_rows: str = "fail"  # fail: the first bad row stops the run; skip: bad rows go to the quarantine artifact...
+    max_bad_rows_fraction: float = 0.001  # ... and the run fails if more than this share of a split's rows are bad.
+    latest_spans: int = 1  # With span specs: train on the latest N spans.
+    span_range: tuple[int, ...] = ()  # (FIRST, LAST): these spans instead.
     # Encoder: a TF Hub-style BERT preprocessor + encoder pair (local path or URL); empty = converted MiniLM.
     preprocessor_handle: str = ""
     encoder_handle: str = ""
@@ -233,9 +247,21 @@ class PipelineConfig(_JsonFields):
         """Checks every value before any work starts; an InputError names the option and what it must be."""
         if not self.train_data:
             raise InputError(f"{option('train_data')}: give the training data file")
-        if self.data_format is None:
-            object.__setattr__(self, "data_format", self._format_from_extensions())
-        for field, choices in (("data_format", FORMATS), ("mode", MODES), ("distribution", DISTRIBUTIONS)):
+        if self.data_format is None:  # Each file's own extension; folders and globs are checked file by file when read.
+            for field in ("train_data", "eval_data"):
+                path = getattr(self, field)
+                suffix = "" if not path or path.endswith("/") else Path(path).suffix
+                if suffix and not set("*?[{") & set(suffix) and not format_of(path):
+                    raise InputError(
+                        f"{option(field)} {path}: cannot tell the format from its extension; pass "
+                        f"{option('data_format')} ({'|'.join(FORMATS)})"
+                    )
+        for field, choices in (
+            ("data_format", (None, *FORMATS)),
+            ("bad_rows", BAD_ROWS),
+            ("mode", MODES),
+            ("distribution", DISTRIBUTIONS),
+        ):
             if getattr(self, field) not in choices:
                 raise InputError(f"{option(field)} {getattr(self, field)!r} is not one of {', '.join(choices)}")
         if self.encoder_handle and not self.preprocessor_handle:
@@ -255,6 +281,8 @@ class PipelineConfig(_JsonFields):
             )
         if not self.pipeline_name:
             raise InputError(f"{option('pipeline_name')}: must not be empty")
+        if self.span_range and (len(self.span_range) != 2 or not 0 <= self.span_range[0] <= self.span_range[1]):
+            raise InputError(f"{option('span_range')} {self.span_range} must be FIRST-LAST with 0 <= FIRST <= LAST")
         if len(self.pipeline_name) > MAX_PIPELINE_NAME_LENGTH:
             raise InputError(
                 f"{option('pipeline_name')} {self.pipeline_name!r}: at most {MAX_PIPELINE_NAME_LENGTH} characters "
@@ -262,27 +290,6 @@ class PipelineConfig(_JsonFields):
             )
         if self.epochs is None and self.mode == "finetune":
             object.__setattr__(self, "epochs", 2)
-
-    def _format_from_extensions(self) -> str:
-        """The format both files are read in when --format is not given: their extensions must say, and agree."""
-        formats = {}
-        for field in ("train_data", "eval_data"):
-            path = getattr(self, field)
-            if path is None:
-                continue
-            formats[field] = format_from_extension(path)
-            if formats[field] is None:
-                raise InputError(
-                    f"{option(field)} {path}: cannot tell the format from its extension; pass "
-                    f"{option('data_format')} ({'|'.join(FORMATS)})"
-                )
-        if len(set(formats.values())) > 1:
-            raise InputError(
-                f"{option('train_data')} {self.train_data} is {formats['train_data']} but {option('eval_data')} "
-                f"{self.eval_data} is {formats['eval_data']} by their extensions; both splits are read in one format: "
-                f"convert one, or pass {option('data_format')} to read both as that format"
-            )
-        return formats["train_data"]
 
     def _check_columns(self):
         for field in ("text_column", "label_column"):

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from sentence_tfx.config import PipelineConfig
+from sentence_tfx.config import PipelineConfig, format_of
 from sentence_tfx.errors import InputError
 
 
@@ -21,13 +21,20 @@ def test_defaults_follow_the_mode_and_root():
     assert PipelineConfig(train_data="a.csv", mode="finetune").epochs == 2
     assert PipelineConfig(train_data="a.jsonl", pipeline_root="/r").sqlite_path == "/r/metadata.sqlite"
     assert PipelineConfig(train_data="a.jsonl", pipeline_root="gs://b/r").sqlite_path is None  # Orchestrator's MLMD.
-    assert PipelineConfig(train_data="a.jsonl").data_format == "jsonl"
 
 
-def test_one_format_for_both_files():
-    assert PipelineConfig(train_data="a.tsv", eval_data="gs://b/e.tsv").data_format == "tsv"
-    assert PipelineConfig(train_data="a.csv", eval_data="b.jsonl", data_format="csv").data_format == "csv"  # Asked.
-    assert PipelineConfig(train_data="a.txt", eval_data="b.txt", data_format="tsv").data_format == "tsv"
+def test_each_file_has_its_own_format_unless_one_is_given():
+    assert PipelineConfig(train_data="a.jsonl", eval_data="b.csv").data_format is None
+    assert [format_of(p) for p in ("a.CSV", "b.tsv", "c.json", "d.tfrecords", "e.tfrecord.gz", "f.txt")] == [
+        "csv",
+        "tsv",
+        "jsonl",
+        "tfrecord",
+        "tfrecord",
+        None,
+    ]
+    for folder_or_glob in ("data/train", "data/v1.2/", "data/part-*", "gs://b/{SPAN}/*.*", "data/{YYYY}{MM}{DD}"):
+        PipelineConfig(train_data=folder_or_glob)  # Their files' extensions are checked when they are read.
 
 
 @pytest.mark.parametrize(
@@ -35,8 +42,14 @@ def test_one_format_for_both_files():
     [
         ({"train_data": ""}, "--train: give the training data file"),
         ({"train_data": "a.txt"}, "--train a.txt: cannot tell the format from its extension; pass --format"),
-        ({"train_data": "a.csv", "eval_data": "b"}, "--eval b: cannot tell the format"),
-        ({"train_data": "a.csv", "eval_data": "b.jsonl"}, "--train a.csv is csv but --eval b.jsonl is jsonl"),
+        ({"train_data": "a.csv", "eval_data": "data/*.txt"}, "--eval data/\\*.txt: cannot tell the format"),
+        ({"train_data": "a.csv", "bad_rows": "drop"}, "--bad-rows 'drop' is not one of fail, skip"),
+        (
+            {"train_data": "a.csv", "max_bad_rows_fraction": 1.5},
+            r"--max-bad-rows-fraction 1.5: must be a number in \[0, 1\]",
+        ),
+        ({"train_data": "a.csv", "latest_spans": 0}, "--latest-spans 0: must be an integer ≥ 1"),
+        ({"train_data": "a.csv", "span_range": (3, 2)}, "--span-range"),
         ({"train_data": "a.csv", "data_format": "xml"}, "--format 'xml' is not one of csv, tsv"),
         ({"train_data": "a.csv", "mode": "distill"}, "--mode 'distill' is not one of frozen, finetune"),
         ({"train_data": "a.csv", "distribution": "horovod"}, "--distribution 'horovod' is not one of none, mirrored"),

@@ -25,7 +25,7 @@ from tfx.components.statistics_gen import stats_artifact_utils
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from sentence_tfx import features
+from sentence_tfx import features, schemas
 from sentence_tfx.components.data_validation import drift
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,28 @@ def find_problems(
         problem
         for split, split_anomalies in anomalies.items()
         for problem in _split_problems(split, split_anomalies, statistics[split], schema)
+    ]
+
+
+def too_few_classes(
+    statistics: Mapping[str, statistics_pb2.DatasetFeatureStatistics], schema: schema_pb2.Schema
+) -> list[Problem]:
+    """A train split with examples of fewer than two of the label names (TFDV has no such constraint): with the
+    label names taken from that split at run time, this is where a one-class train set stops the run."""
+    if schemas.TRAIN_SPLIT not in statistics:
+        return []
+    names = set(tfdv.get_domain(schema, features.LABEL).value)
+    label = next((f for f in statistics[schemas.TRAIN_SPLIT].features if _name(f) == features.LABEL), None)
+    buckets = label.string_stats.rank_histogram.buckets if label else []
+    counts = {b.label: int(b.sample_count) for b in buckets if b.label in names}
+    if len(counts) >= 2:
+        return []
+    found = ", ".join(f"{name!r} ({_count(n, 'example')})" for name, n in counts.items()) or "none"
+    reason = "A classifier needs examples of at least 2 classes"
+    return [
+        Problem(
+            schemas.TRAIN_SPLIT, features.LABEL, "ERROR", "Fewer than 2 classes", reason, f"{found}; {reason.lower()}"
+        )
     ]
 
 
@@ -275,6 +297,7 @@ def ValidationGate(
     }
     schema_proto = io_utils.SchemaReader().read(io_utils.get_only_uri_in_dir(schema.uri))
     problems = find_problems(anomalies_by_split, stats_by_split, schema_proto)
+    problems += too_few_classes(stats_by_split, schema_proto)
     if previous_statistics is None:
         log.info("no accepted statistics of an earlier run: label drift not checked")
     else:

@@ -63,6 +63,26 @@ def test_summary_names_split_feature_and_exact_counts(tmp_path):
     ]
 
 
+def _train_statistics(tmp_path, rows):
+    path = _write_examples(tmp_path / "train.tfrecord", rows)
+    return {
+        "train": tfdv.generate_statistics_from_tfrecord(
+            str(path), pipeline_options=PipelineOptions(BEAM_ARGS)
+        ).datasets[0]
+    }
+
+
+def test_a_train_split_needs_two_of_the_label_names(tmp_path):
+    schema = io_utils.SchemaReader().read(schemas.write_schema(LABELS, tmp_path))
+    assert gate.too_few_classes(_train_statistics(tmp_path, CLEAN), schema) == []
+    one_class = [(text, "positive") for text, _ in CLEAN] + [("meh", "neutral")]  # 'neutral' is no class here.
+    [problem] = gate.too_few_classes(_train_statistics(tmp_path, one_class), schema)
+    assert gate.summarize([problem]).splitlines()[1] == (
+        "  train: label: Fewer than 2 classes: 'positive' (24 examples); a classifier needs examples of at least 2 "
+        "classes"
+    )
+
+
 def test_dataset_anomalies_fall_back_to_tfdv_words(tmp_path):
     schema = io_utils.SchemaReader().read(schemas.write_schema(LABELS, tmp_path))
     schema.dataset_constraints.min_examples_count = 1000

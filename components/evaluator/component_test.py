@@ -12,7 +12,7 @@ def _metrics(spec) -> list[str]:
 
 
 def test_binary_gate_floor_and_no_regression():
-    config = create_eval_config(EvaluatorSettings(("neg", "pos"), min_accuracy=0.7, max_accuracy_drop=0.02))
+    config = create_eval_config(EvaluatorSettings(min_accuracy=0.7, max_accuracy_drop=0.02), ("neg", "pos"))
     [model] = config.model_specs
     assert model.signature_name == features.CLASSIFY_SIGNATURE and model.label_key == features.LABEL_INDEX
     assert list(model.preprocessing_function_names) == [features.TRANSFORM_SIGNATURE]
@@ -28,7 +28,7 @@ def test_binary_gate_floor_and_no_regression():
 
 
 def test_multiclass_has_per_class_metrics_for_every_class_and_no_auc():
-    config = create_eval_config(EvaluatorSettings(tuple("abcdef"), min_accuracy=0.5, max_accuracy_drop=0.0))
+    config = create_eval_config(EvaluatorSettings(min_accuracy=0.5, max_accuracy_drop=0.0), tuple("abcdef"))
     _, per_class = config.metrics_specs
     assert _metrics(per_class) == ["Precision", "Recall"]
     assert list(per_class.binarize.class_ids.values) == list(range(6))

@@ -1,8 +1,11 @@
 """Reads labelled text from CSV, TSV, JSONL or tf.Example TFRecord files, naming file, line and field on bad input.
 
-Every format yields the same `(location, text, label)` triples, so the ExampleGen executor and the CLI's pre-flight
-check see identical data and identical errors. Text files are decoded with `surrogateescape`, so an undecodable byte
-is reported only where it matters (in the text or label field) together with the field's name.
+Every format yields the same records: an example `(location, text, label)`, or a BadRow where one record cannot
+become an example but the rest of the file can still be read (a ragged row, a missing or mistyped field, an empty
+label, bytes that are not UTF-8, a record that is not a tf.Example). What makes a whole file unreadable (no header, a
+missing column, a corrupt TFRecord, a quote left open to the end of the file) raises InputDataError. The ExampleGen
+executor decides what a BadRow does (`--bad-rows`). Text files are decoded with `surrogateescape`, so an undecodable
+byte is reported only where it matters (in the text or label field) together with the field's name.
 """
 
 import collections
@@ -14,6 +17,7 @@ import logging
 from collections.abc import Iterator
 
 import numpy as np
+from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
 from sentence_tfx.errors import InputError
@@ -23,40 +27,66 @@ from sentence_tfx.errors import InputError
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 log = logging.getLogger(__name__)
 
+Example = tuple[str, str | None, str]  # (location, text, label); text None when empty or whitespace-only.
+
 
 class InputDataError(InputError):
     """The input data cannot be turned into examples; the message says where and why."""
 
 
 @dataclasses.dataclass(frozen=True)
-class Summary:
-    rows: int
-    labels: collections.Counter
-    empty_texts: int
+class BadRow:
+    """One record that cannot become an example, as it was written."""
+
+    file: str
+    line: int  # Where the record starts; in a TFRecord file, the record's number.
+    location: str  # How messages name it: FILE:LINE, or FILE:record N.
+    reason: str  # What is wrong, naming the field.
+    raw: str  # The record; bytes that are not UTF-8 written as \xNN.
+
+    @property
+    def message(self) -> str:
+        return f"{self.location}: {self.reason}"
 
 
-def read_examples(
-    path: str, data_format: str, text_column: str, label_column: str
-) -> Iterator[tuple[str, str | None, str]]:
-    """Yields `(location, text, label)` per record; text is None when empty or whitespace-only (kept, not dropped).
+@dataclasses.dataclass(frozen=True)
+class _Record:
+    line: int
+    location: str
+    raw: str
+    text: str = ""
+    label: str = ""
+    problem: str = ""  # Set when the record is bad.
+
+
+class _FieldProblem(Exception):
+    """A problem confined to one record's field; the file reads on."""
+
+
+def read_records(path: str, data_format: str, text_column: str, label_column: str) -> Iterator[Example | BadRow]:
+    """Yields each record of the file, in order, as an example or a BadRow; an empty file yields nothing.
 
     Labels are stripped of surrounding whitespace (`pos ` is `pos`: a trailing space must not make a class of its
     own), with one warning per file that counts them."""
     readers = {"csv": _read_delimited, "tsv": _read_delimited, "jsonl": _read_jsonl, "tfrecord": _read_tfrecord}
     if data_format not in readers:
         raise InputDataError(f"format {data_format!r} is not one of {', '.join(readers)}")
-    rows, stripped = 0, collections.Counter()
-    for location, text, label in readers[data_format](path, data_format, text_column, label_column):
-        _check_utf8(location, text_column, text)
-        _check_utf8(location, label_column, label)
-        if not label.strip():
-            raise InputDataError(f"{location}: field {label_column!r}: label is empty")
-        if label != label.strip():
-            stripped[label] += 1
-        rows += 1
-        yield location, text if text.strip() else None, label.strip()
-    if not rows:
-        raise InputDataError(f"{path}: empty file: no {data_format} records")
+    stripped = collections.Counter()
+    for record in readers[data_format](path, data_format, text_column, label_column):
+        problem = (
+            record.problem
+            or _utf8_problem(text_column, record.text)
+            or _utf8_problem(label_column, record.label)
+            or ("" if record.label.strip() else f"field {label_column!r}: label is empty")
+        )
+        if problem:
+            raw = record.raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            yield BadRow(path, record.line, record.location, problem, raw)
+        else:
+            label = record.label.strip()
+            if label != record.label:
+                stripped[record.label] += 1
+            yield record.location, record.text if record.text.strip() else None, label
     if stripped:
         log.warning(
             "%s: %d labels had surrounding whitespace, stripped so they join their class: %s",
@@ -66,24 +96,13 @@ def read_examples(
         )
 
 
-def scan(path: str, data_format: str, text_column: str, label_column: str) -> Summary:
-    """Reads the whole file once (raising the errors the pipeline would) and counts rows, labels and empty texts."""
-    rows, empty_texts, labels = 0, 0, collections.Counter()
-    for _, text, label in read_examples(path, data_format, text_column, label_column):
-        rows += 1
-        empty_texts += text is None
-        labels[label] += 1
-    return Summary(rows=rows, labels=labels, empty_texts=empty_texts)
-
-
-def _check_utf8(location: str, field: str, value: str):
+def _utf8_problem(field: str, value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as e:
         bad = value[e.start : e.end].encode("utf-8", "surrogateescape")
-        raise InputDataError(
-            f"{location}: field {field!r} is not UTF-8: bytes {bad!r} at character {e.start}"
-        ) from None
+        return f"field {field!r} is not UTF-8: bytes {bad!r} at character {e.start}"
+    return ""
 
 
 class _GFileReader(io.RawIOBase):
@@ -113,29 +132,58 @@ def _open_text(path: str):
     return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
+class _RecordedLines:
+    """The lines csv.reader consumes, kept until taken: a bad record is quarantined as it was written."""
+
+    def __init__(self, lines):
+        self._lines, self._taken, self.ended = iter(lines), [], False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        try:
+            line = next(self._lines)
+        except StopIteration:
+            self.ended = True
+            raise
+        self._taken.append(line)
+        return line
+
+    def take(self) -> str:
+        raw, self._taken = "".join(self._taken), []
+        return raw
+
+
 def _read_delimited(path, data_format, text_column, label_column):
     with _open_text(path) as f:
-        reader = csv.reader(f, delimiter=_DELIMITERS[data_format], strict=True)
-        try:
-            header = next(reader, None)
-            if header is None:
-                raise InputDataError(f"{path}: empty file: no header row")
-            columns = [_column_index(f"{path}:1", header, name) for name in (text_column, label_column)]
+        lines = _RecordedLines(f)
+        reader = csv.reader(lines, delimiter=_DELIMITERS[data_format], strict=True)
+        header, columns, start = None, (), 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                problem = (
+                    f"malformed {data_format} record ending at line {reader.line_num}: {e} (a field that starts "
+                    f"with a double quote must end with one, with any quote inside it doubled)"
+                )
+                if header is None or lines.ended:  # In the header, or a quote open to the end: no rows to tell apart.
+                    raise InputDataError(f"{path}:{start}: {problem}") from None
+                yield _Record(start, f"{path}:{start}", lines.take(), problem=problem)
+            else:
+                raw = lines.take()
+                if header is None:
+                    header = row
+                    columns = [_column_index(f"{path}:1", header, name) for name in (text_column, label_column)]
+                elif len(row) != len(header) and row:  # A blank line holds no record.
+                    problem = f"row has {len(row)} fields, the header has {len(header)}"
+                    yield _Record(start, f"{path}:{start}", raw, problem=problem)
+                elif row:
+                    yield _Record(start, f"{path}:{start}", raw, row[columns[0]], row[columns[1]])
             start = reader.line_num + 1
-            for row in reader:
-                location = f"{path}:{start}"
-                start = reader.line_num + 1
-                if not row:
-                    continue  # A blank line holds no record.
-                if len(row) != len(header):
-                    raise InputDataError(f"{location}: row has {len(row)} fields, the header has {len(header)}")
-                yield location, row[columns[0]], row[columns[1]]
-        except csv.Error as e:
-            raise InputDataError(
-                f"{path}:{start}: malformed {data_format} record ending at line {reader.line_num}: "
-                f"{e} (a field that starts with a double quote must end with one, with any quote "
-                f"inside it doubled)"
-            ) from None
 
 
 def _column_index(location: str, header: list[str], name: str) -> int:
@@ -170,34 +218,39 @@ def _read_jsonl(path, data_format, text_column, label_column):
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            location = f"{path}:{number}"
+            location, raw = f"{path}:{number}", line.rstrip("\r\n")
             try:
-                record = json.loads(
-                    line, parse_int=_JsonNumber, parse_float=_JsonNumber, object_pairs_hook=_object_without_repeats
-                )
-            except json.JSONDecodeError as e:
-                raise InputDataError(f"{location}: invalid JSON: {e}") from None
-            except _RepeatedKeyError as e:
-                raise InputDataError(
-                    f"{location}: key {e.key!r} appears more than once in one object; which value is meant?"
-                ) from None
-            if not isinstance(record, dict):
-                raise InputDataError(f"{location}: expected a JSON object, got {type(record).__name__}")
-            yield (
-                location,
-                _json_field(location, record, text_column, number_ok=False),
-                _json_field(location, record, label_column, number_ok=True),
-            )
+                record = _json_object(line)
+                text = _json_field(record, text_column, number_ok=False)
+                label = _json_field(record, label_column, number_ok=True)
+            except _FieldProblem as problem:
+                yield _Record(number, location, raw, problem=str(problem))
+            else:
+                yield _Record(number, location, raw, text, label)
 
 
-def _json_field(location: str, record: dict, name: str, number_ok: bool) -> str:
+def _json_object(line: str) -> dict:
+    try:
+        record = json.loads(
+            line, parse_int=_JsonNumber, parse_float=_JsonNumber, object_pairs_hook=_object_without_repeats
+        )
+    except json.JSONDecodeError as e:
+        raise _FieldProblem(f"invalid JSON: {e}") from None
+    except _RepeatedKeyError as e:
+        raise _FieldProblem(f"key {e.key!r} appears more than once in one object; which value is meant?") from None
+    if not isinstance(record, dict):
+        raise _FieldProblem(f"expected a JSON object, got {type(record).__name__}")
+    return record
+
+
+def _json_field(record: dict, name: str, number_ok: bool) -> str:
     if name not in record:
-        raise InputDataError(f"{location}: field {name!r} is missing; fields found: {sorted(record)}")
+        raise _FieldProblem(f"field {name!r} is missing; fields found: {sorted(record)}")
     value = record[name]
     if isinstance(value, str) and (number_ok or not isinstance(value, _JsonNumber)):
         return str(value)
     kind = "number" if isinstance(value, _JsonNumber) else json.dumps(value)[:40]
-    raise InputDataError(f"{location}: field {name!r} must be a string{' or number' * number_ok}, got {kind}")
+    raise _FieldProblem(f"field {name!r} must be a string{' or number' * number_ok}, got {kind}")
 
 
 def _read_tfrecord(path, data_format, text_column, label_column):
@@ -211,28 +264,32 @@ def _read_tfrecord(path, data_format, text_column, label_column):
             try:
                 example = tf.train.Example.FromString(serialized)
             except DecodeError as e:
-                raise InputDataError(f"{location}: not a tf.Example: {e}") from None
-            features = example.features.feature
-            yield (
-                location,
-                _feature_value(location, features, text_column, ("bytes_list",)),
-                _feature_value(location, features, label_column, ("bytes_list", "int64_list", "float_list")),
-            )
+                raw = serialized.decode("utf-8", "backslashreplace")
+                yield _Record(number, location, raw, problem=f"not a tf.Example: {e}")
+                continue
+            features, raw = example.features.feature, text_format.MessageToString(example, as_one_line=True)
+            try:
+                text = _feature_value(features, text_column, ("bytes_list",))
+                label = _feature_value(features, label_column, ("bytes_list", "int64_list", "float_list"))
+            except _FieldProblem as problem:
+                yield _Record(number, location, raw, problem=str(problem))
+            else:
+                yield _Record(number, location, raw, text, label)
     except tf.errors.OpError as e:
         raise InputDataError(f"{path}:record {number + 1}: unreadable TFRecord: {e.message}") from None
 
 
-def _feature_value(location: str, features, name: str, kinds: tuple[str, ...]) -> str:
+def _feature_value(features, name: str, kinds: tuple[str, ...]) -> str:
     if name not in features:
-        raise InputDataError(f"{location}: field {name!r} is missing; features found: {sorted(features)}")
+        raise _FieldProblem(f"field {name!r} is missing; features found: {sorted(features)}")
     kind = features[name].WhichOneof("kind")
     if kind not in kinds:
-        raise InputDataError(
-            f"{location}: field {name!r} is {kind or 'a Feature with no value list'}; expected {' or '.join(kinds)}"
+        raise _FieldProblem(
+            f"field {name!r} is {kind or 'a Feature with no value list'}; expected {' or '.join(kinds)}"
         )
     values = getattr(features[name], kind).value
     if len(values) > 1:
-        raise InputDataError(f"{location}: field {name!r} has {len(values)} values; expected one")
+        raise _FieldProblem(f"field {name!r} has {len(values)} values; expected one")
     if not values:
         return ""
     if kind == "bytes_list":

@@ -1,13 +1,15 @@
-"""Each input format read exactly, and every bad input stopped with its file, line (or record) and field."""
+"""Each input format read exactly; every bad record named with its file, line (or record) and field, kept as written,
+and the file read on after it; what makes a whole file unreadable stops with the same precision."""
 
 import collections
 import os
 
 import pytest
 import tensorflow as tf
+from google.protobuf import text_format
 
 from sentence_tfx.components.example_gen import text_formats
-from sentence_tfx.components.example_gen.text_formats import InputDataError
+from sentence_tfx.components.example_gen.text_formats import BadRow, InputDataError
 
 SST2_TRAIN = "/work/shared/data/sst2/train.tsv"
 
@@ -19,7 +21,7 @@ def _write(tmp_path, name, content):
 
 
 def _read(path, data_format, text_column="text", label_column="label"):
-    return list(text_formats.read_examples(path, data_format, text_column, label_column))
+    return list(text_formats.read_records(path, data_format, text_column, label_column))
 
 
 def _feature(value):
@@ -72,8 +74,7 @@ def test_tsv_keeps_unescaped_quotes_inside_fields_and_reads_quoted_tabs(tmp_path
 def test_sst2_train_reads_row_for_row():
     with open(SST2_TRAIN, encoding="utf-8") as f:
         expected = [line.rstrip("\n").split("\t") for line in f][1:]
-    summary = text_formats.scan(SST2_TRAIN, "tsv", "sentence", "label")
-    assert len(expected) == summary.rows == 60_614
+    assert len(expected) == 60_614
     assert [[text, label] for _, text, label in _read(SST2_TRAIN, "tsv", "sentence")] == expected
 
 
@@ -105,18 +106,23 @@ def test_empty_and_whitespace_texts_are_kept_as_none(tmp_path):
     assert [text for _, text, _ in _read(tfrecord_path, "tfrecord")] == [None, None]
 
 
-def test_scan_counts_rows_labels_and_empty_texts(tmp_path):
-    path = _write(tmp_path, "d.csv", "text,label\na,x\n ,y\nc,x\n")
-    assert text_formats.scan(path, "csv", "text", "label") == text_formats.Summary(
-        rows=3, labels=collections.Counter({"x": 2, "y": 1}), empty_texts=1
-    )
+@pytest.mark.parametrize(
+    "data_format, content",
+    [("csv", b""), ("csv", b"text,label\n"), ("tsv", b"text\tlabel\n\n"), ("jsonl", b"\n\n"), ("tfrecord", b"")],
+)
+def test_an_empty_file_holds_no_records(tmp_path, data_format, content):
+    """Not an error by itself (a shard may be empty); ExampleGen refuses a split with no records at all."""
+    assert _read(_write(tmp_path, f"d.{data_format}", content), data_format) == []
+
+
+ROW, FILE = "the row", "the whole file"  # What a problem makes unreadable.
 
 
 def test_labels_are_stripped_into_their_class_with_one_warning_per_file(tmp_path, caplog):
     path = _write(tmp_path, "d.tsv", "text\tlabel\na\tpos\nb\tpos \nc\t neg\nd\tneg\ne\tpos \n")
     with caplog.at_level("WARNING", logger=text_formats.__name__):
-        summary = text_formats.scan(path, "tsv", "text", "label")
-    assert summary.labels == collections.Counter({"pos": 3, "neg": 2})
+        labels = collections.Counter(label for _, _, label in _read(path, "tsv"))
+    assert labels == collections.Counter({"pos": 3, "neg": 2})
     (warning,) = caplog.messages
     assert warning == f"{path}: 3 labels had surrounding whitespace, stripped so they join their class: " + (
         "'pos ' → 'pos' (2), ' neg' → 'neg' (1)"
@@ -124,34 +130,86 @@ def test_labels_are_stripped_into_their_class_with_one_warning_per_file(tmp_path
 
 
 @pytest.mark.parametrize(
-    "data_format, content, expected",
+    "data_format, content, expected, unreadable",
     [
-        ("csv", b"", ": empty file: no header row"),
-        ("csv", b"text,label\n", ": empty file: no csv records"),
-        ("jsonl", b"\n\n", ": empty file: no jsonl records"),
-        ("csv", b"txt,label\na,b\n", ":1: column 'text' is missing from the header; columns found: ['txt', 'label']"),
-        ("csv", b"text,label,text\na,b,c\n", ":1: column 'text' is repeated in the header"),
-        ("csv", b"text,label\na,b\nc,d,e\n", ":3: row has 3 fields, the header has 2"),
-        ("csv", b'text,label\na,b\n"c,d\n', ":3: malformed csv record ending at line 3: unexpected end of data"),
-        ("tsv", b'text\tlabel\n" hidden " film\t1\n', ":2: malformed tsv record"),
-        ("csv", b"text,label\nok,a\ncaf\xe9 \xff,b\n", ":3: field 'text' is not UTF-8: bytes b'\\xe9' at character 3"),
-        ("csv", b"text,label\nok,\xc3\n", ":2: field 'label' is not UTF-8: bytes b'\\xc3'"),
-        ("csv", b"text,label\nok, \n", ":2: field 'label': label is empty"),
-        ("jsonl", b'{"text": "a", "label": "b"}\n{"text": "a"\n', ":2: invalid JSON"),
-        ("jsonl", b"[1]\n", ":1: expected a JSON object, got list"),
-        ("jsonl", b'{"text": "a"}\n', ":1: field 'label' is missing; fields found: ['text']"),
-        ("jsonl", b'{"text": "a", "label": true}\n', ":1: field 'label' must be a string or number, got true"),
-        ("jsonl", b'{"text": "a", "label": null}\n', ":1: field 'label' must be a string or number, got null"),
-        ("jsonl", b'{"text": "a", "label": {"k": 1}}\n', ":1: field 'label' must be a string or number, got {"),
-        ("jsonl", b'{"text": 5, "label": "a"}\n', ":1: field 'text' must be a string, got number"),
-        ("jsonl", b'{"text": "\xff", "label": "a"}\n', ":1: field 'text' is not UTF-8: bytes b'\\xff'"),
-        ("jsonl", b'{"text": "a", "label": "b"}\n{"text": "a", "label": "b", "text": "c"}\n', ":2: key 'text' appears"),
-        ("jsonl", b'{"text": "a", "label": "b", "meta": {"k": 1, "k": 2}}\n', ":1: key 'k' appears more than once"),
-        ("tfrecord", b"not a tfrecord file", ":record 1: unreadable TFRecord"),
+        ("csv", b"text,label\na,b\nc,d,e\n", ":3: row has 3 fields, the header has 2", ROW),
+        ("tsv", b'text\tlabel\n" hidden " film\t1\n', ":2: malformed tsv record", ROW),
+        (
+            "csv",
+            b"text,label\nok,a\ncaf\xe9 \xff,b\n",
+            ":3: field 'text' is not UTF-8: bytes b'\\xe9' at character 3",
+            ROW,
+        ),
+        ("csv", b"text,label\nok,\xc3\n", ":2: field 'label' is not UTF-8: bytes b'\\xc3'", ROW),
+        ("csv", b"text,label\nok, \n", ":2: field 'label': label is empty", ROW),
+        ("jsonl", b'{"text": "a", "label": "b"}\n{"text": "a"\n', ":2: invalid JSON", ROW),
+        ("jsonl", b"[1]\n", ":1: expected a JSON object, got list", ROW),
+        ("jsonl", b'{"text": "a"}\n', ":1: field 'label' is missing; fields found: ['text']", ROW),
+        ("jsonl", b'{"text": "a", "label": true}\n', ":1: field 'label' must be a string or number, got true", ROW),
+        ("jsonl", b'{"text": "a", "label": null}\n', ":1: field 'label' must be a string or number, got null", ROW),
+        ("jsonl", b'{"text": "a", "label": {"k": 1}}\n', ":1: field 'label' must be a string or number, got {", ROW),
+        ("jsonl", b'{"text": 5, "label": "a"}\n', ":1: field 'text' must be a string, got number", ROW),
+        ("jsonl", b'{"text": "\xff", "label": "a"}\n', ":1: field 'text' is not UTF-8: bytes b'\\xff'", ROW),
+        (
+            "csv",
+            b"txt,label\na,b\n",
+            ":1: column 'text' is missing from the header; columns found: ['txt', 'label']",
+            FILE,
+        ),
+        ("csv", b"text,label,text\na,b,c\n", ":1: column 'text' is repeated in the header", FILE),
+        (
+            "csv",
+            b'text,label\na,b\n"c,d\ne,f\n',
+            ":3: malformed csv record ending at line 4: unexpected end of data",
+            FILE,
+        ),
+        ("csv", b'"text,label\na,b\n', ":1: malformed csv record", FILE),
+        ("tfrecord", b"not a tfrecord file", ":record 1: unreadable TFRecord", FILE),
+        (
+            "jsonl",
+            b'{"text": "a", "label": "b"}\n{"text": "a", "label": "b", "text": "c"}\n',
+            ":2: key 'text' appears",
+            ROW,
+        ),
+        (
+            "jsonl",
+            b'{"text": "a", "label": "b", "meta": {"k": 1, "k": 2}}\n',
+            ":1: key 'k' appears more than once",
+            ROW,
+        ),
     ],
 )
-def test_bad_input_names_file_line_and_field(tmp_path, data_format, content, expected):
-    _assert_error(_write(tmp_path, f"d.{data_format}", content), data_format, expected)
+def test_bad_input_names_file_line_and_field(tmp_path, data_format, content, expected, unreadable):
+    """A bad record is reported and skipped over; no header, a missing column, a quote left open to the end (where
+    would the rows be?) or a corrupt TFRecord make the whole file unreadable."""
+    path = _write(tmp_path, f"d.{data_format}", content)
+    if unreadable == FILE:
+        with pytest.raises(InputDataError) as error:
+            _read(path, data_format)
+        message = str(error.value)
+    else:
+        [bad] = [record for record in _read(path, data_format) if isinstance(record, BadRow)]
+        assert bad.file == path and bad.location == f"{path}:{bad.line}"
+        message = bad.message
+    assert message.startswith(path + expected), message
+
+
+def test_the_file_reads_on_after_bad_records_which_keep_their_raw_text(tmp_path):
+    content = b'text,label\ngood,a\n"open" quote,b\nragged,c,d\ncaf\xe9,e\n"two\nlines",f\n,\nlast,g\n'
+    path = _write(tmp_path, "d.csv", content)
+    records = _read(path, "csv")
+    assert [r for r in records if not isinstance(r, BadRow)] == [
+        (f"{path}:2", "good", "a"),
+        (f"{path}:6", "two\nlines", "f"),
+        (f"{path}:9", "last", "g"),
+    ]
+    bad = [(r.line, r.raw, r.reason.split(":")[0]) for r in records if isinstance(r, BadRow)]
+    assert bad == [
+        (3, '"open" quote,b\n', "malformed csv record ending at line 3"),
+        (4, "ragged,c,d\n", "row has 3 fields, the header has 2"),
+        (5, "caf\\xe9,e\n", "field 'text' is not UTF-8"),
+        (8, ",\n", "field 'label'"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -165,12 +223,9 @@ def test_bad_input_names_file_line_and_field(tmp_path, data_format, content, exp
     ],
 )
 def test_bad_tfrecord_names_record_and_field(tmp_path, example, expected):
-    path = _write_tfrecord(tmp_path / "d.tfrecord.gz", [_example(b"ok", b"x"), example], "GZIP")
-    _assert_error(path, "tfrecord", expected)
-
-
-def _assert_error(path, data_format, expected):
-    """The message starts with the file, then the line or record, then (where there is one) the field."""
-    with pytest.raises(InputDataError) as error:
-        _read(path, data_format)
-    assert str(error.value).startswith(path + expected), str(error.value)
+    path = _write_tfrecord(tmp_path / "d.tfrecord.gz", [_example(b"ok", b"x"), example, _example(b"on", b"y")], "GZIP")
+    records = _read(path, "tfrecord")
+    assert [r[1:] for r in records if not isinstance(r, BadRow)] == [("ok", "x"), ("on", "y")]
+    [bad] = [r for r in records if isinstance(r, BadRow)]
+    assert bad.message.startswith(path + expected), bad.message
+    assert bad.line == 2 and bad.raw == text_format.MessageToString(example, as_one_line=True)

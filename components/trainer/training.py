@@ -12,7 +12,7 @@ import tf_keras
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
-from sentence_tfx import features
+from sentence_tfx import features, schemas
 from sentence_tfx.components.embedding_gen import embeddings
 from sentence_tfx.components.trainer import distribution
 from sentence_tfx.components.trainer import model as classifier_model
@@ -171,9 +171,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     scratch = None if chief else tempfile.mkdtemp(prefix="sentence-tfx-worker-")  # Workers save, but not for keeps.
     model_dir = fn_args.serving_model_dir if chief else f"{scratch}/model"
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    label_names = schemas.read_label_names(fn_args.schema_path)  # In class index order, as Transform used them.
     with strategy.scope():
         encoder = classifier_model.build_encoder(settings.encoder_handle, trainable=settings.mode == "finetune")
-        head = classifier_model.build_head(len(settings.label_names), settings.hidden_units, settings.dropout)
+        head = classifier_model.build_head(len(label_names), settings.hidden_units, settings.dropout)
         callbacks = [
             tf_keras.callbacks.TensorBoard(
                 log_dir=fn_args.model_run_dir if chief else f"{scratch}/logs", update_freq="epoch"
@@ -182,7 +183,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         train = _train_finetune if settings.mode == "finetune" else _train_frozen
         train(settings, fn_args, tft_output, encoder, head, callbacks)
         classifier = classifier_model.build_classifier(encoder, head, settings.seq_length)
-    signatures.export(classifier, encoder, tft_output, settings.label_names, settings.seq_length, model_dir)
+    signatures.export(classifier, encoder, tft_output, label_names, settings.seq_length, model_dir)
     serving_warmup.write_warmup_requests(fn_args, tft_output.transformed_metadata.schema, model_dir)
     if not chief:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -12,8 +12,9 @@ from sentence_tfx import features
 from sentence_tfx.config import TransformSettings
 
 
-def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
-    """TransformSettings arrive as JSON in custom_config["settings"]."""
+def preprocessing_fn(inputs: dict, custom_config: dict, label_names: tuple[str, ...]) -> dict:
+    """TransformSettings arrive as JSON in custom_config["settings"]; the label names, in class index order, from the
+    schema artifact (see executor.py)."""
     settings = TransformSettings.from_json(custom_config["settings"])
     preprocessor = hub.load(settings.preprocessor_handle)
     seq_length = settings.seq_length
@@ -25,7 +26,7 @@ def preprocessing_fn(inputs: dict, custom_config: dict) -> dict:
     outputs[features.TRUNCATED] = tf.cast(wordpieces > seq_length - 2, tf.int64)
     # Its post-transform statistics are what the token-length drift check compares between runs.
     outputs[features.TOKEN_COUNT] = tf.reduce_sum(outputs[features.MASK], axis=1)
-    outputs[features.LABEL_INDEX] = _label_index(_single_value(inputs[features.LABEL]), settings.label_names)
+    outputs[features.LABEL_INDEX] = _label_index(_single_value(inputs[features.LABEL]), label_names)
     outputs[features.TEXT] = text  # Passed through: the Trainer writes the serving warm-up requests from it.
     return outputs
 

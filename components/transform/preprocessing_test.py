@@ -20,9 +20,9 @@ def _one_value_each(values: list[str | None]) -> tf.SparseTensor:
 
 
 def _transform(tiny_export, texts: list[str | None], labels: list[str | None]) -> dict:
-    settings = TransformSettings(("neg", "pos"), TINY_SEQ_LENGTH, str(tiny_export / "preprocessor"))
+    settings = TransformSettings(TINY_SEQ_LENGTH, str(tiny_export / "preprocessor"))
     inputs = {features.TEXT: _one_value_each(texts), features.LABEL: _one_value_each(labels)}
-    return preprocessing_fn(inputs, {"settings": settings.to_json()})
+    return preprocessing_fn(inputs, {"settings": settings.to_json()}, label_names=("neg", "pos"))
 
 
 def test_label_index_follows_the_label_order_and_is_minus_one_otherwise(tiny_export):

@@ -110,9 +110,13 @@ PATH_CASES = [
     ("eval-missing", "run --train {train} --eval {work}/missing.csv", 2, ["--eval {work}/missing.csv: no such file"]),
     ("train-broken-link", "run --train {work}/broken.csv", 2, ["--train {work}/broken.csv: a broken symbolic link"]),
     ("train-under-a-file", "run --train {work}/a_file.txt/x.csv", 2, ["--train {work}/a_file.txt/x.csv: no such"]),
-    ("train-folder-with-format", "run --train {work}/a_dir --format csv", 2, ["--train {work}/a_dir: is a directory"]),
-    ("train-folder-named-csv", "run --train {work}/data.csv", 2, ["--train {work}/data.csv: is a directory"]),
-    ("eval-folder", "run --train {train} --eval {work}/data.csv", 2, ["--eval {work}/data.csv: is a directory"]),
+    ("train-folder-empty", "run --train {work}/data.csv", 2, ["--train {work}/data.csv: the folder holds no files"]),
+    (
+        "eval-folder-empty",
+        "run --train {train} --eval {work}/data.csv",
+        2,
+        ["--eval {work}/data.csv: the folder holds"],
+    ),
     ("train-fifo", "run --train {work}/fifo.csv", 2, ["--train {work}/fifo.csv: not a regular file"]),
     ("train-empty-file", "run --train {files}/empty.csv", 2, ["--train {files}/empty.csv: the file is empty"]),
     ("remote-train-missing", "run --train ram://nowhere/t.csv", 2, ["--train ram://nowhere/t.csv: no such file"]),
@@ -228,13 +232,7 @@ UNPRIVILEGED_CASES = [
     ),
 ]
 
-DATA_CASES = [
-    (
-        "single-class-train",
-        "run --train {files}/single_class.csv",
-        2,
-        ["--train {files}/single_class.csv: all 3 examples have the label 'pos'", "at least 2 classes"],
-    ),
+DATA_CASES = [  # ExampleGen finds these when the run reads the data (on Beam), before anything else runs.
     ("header-only", "run --train {files}/header_only.csv", 2, ["header_only.csv: empty file: no csv records"]),
     ("blank-lines-only", "run --train {files}/blank_lines.jsonl", 2, ["blank_lines.jsonl: empty file: no jsonl"]),
     (
@@ -298,6 +296,12 @@ DATA_CASES = [
 ]
 
 VALIDATION_CASES = [
+    (
+        "single-class-train",
+        "run --train {files}/single_class.csv --eval {eval} --encoder {tiny} --seq-length 16",
+        3,
+        ["train: label: Fewer than 2 classes"],
+    ),
     (
         "label-outside-labels",
         "run --train {files}/extra_label.csv --eval {eval} --labels neg,pos --encoder {tiny} --seq-length 16",
@@ -378,7 +382,7 @@ def _run_case(command, code, words, work, request, capsys, unprivileged=False):
     return before
 
 
-@pytest.mark.parametrize("command, code, words", _params(OPTION_CASES, PATH_CASES, DATA_CASES))
+@pytest.mark.parametrize("command, code, words", _params(OPTION_CASES, PATH_CASES))
 def test_refused_before_anything_is_written(command, code, words, workspace, request, capsys):
     before = _run_case(command, code, words, workspace, request, capsys)
     assert _contents(workspace) == before
@@ -388,6 +392,13 @@ def test_refused_before_anything_is_written(command, code, words, workspace, req
 def test_permissions_are_checked_up_front(command, code, words, workspace, request, capsys):
     before = _run_case(command, code, words, workspace, request, capsys, unprivileged=True)
     assert _contents(workspace) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command, code, words", _params(DATA_CASES))
+def test_bad_rows_stop_the_run_when_example_gen_reads_them(command, code, words, workspace, request, capsys):
+    _run_case(command + " --encoder {tiny} --seq-length 16", code, words, workspace, request, capsys)
+    assert not (workspace / "serving").exists()
 
 
 @pytest.mark.slow
