@@ -1,11 +1,13 @@
-"""Serving latency and throughput of a pushed model on our TF Serving-compatible server, against an in-process baseline.
+"""Serving latency and throughput of a pushed model on our TF Serving-compatible server.
 
-    .venv/bin/python bench/serving.py [--model-dir RUN/serving/VERSION] [--requests 300] [--warmup 20] [--batches 10]
-                                      [--threads 1] [--texts data/sst2/eval.tsv]
+    .venv/bin/python bench/serving.py [--model-dir RUN/serving/VERSION] [--scenario all|latency|concurrent]
+                                      [--requests 300] [--warmup 20] [--batches 10] [--threads 1]
+                                      [--clients 32] [--concurrent-requests 3200] [--texts data/sst2/eval.tsv]
 
-Ours: `ModelServer` (serving/) started in this process on 127.0.0.1 with ephemeral ports, over a temp base
-dir whose version 1 is a symlink to --model-dir. Measured from a client in this same process, one request at a time
-(closed loop, loopback only):
+Two scenarios, both over a temp base dir whose version 1 is a symlink to --model-dir.
+
+`latency`, against an in-process baseline. Ours: `ModelServer` (serving/) started in this process on 127.0.0.1 with
+ephemeral ports. Measured from a client in this same process, one request at a time (closed loop, loopback only):
 - REST: POST /v1/models/bench:predict {"instances": [text]} with httpx (keep-alive, TCP_NODELAY);
 - gRPC: PredictionService.Predict with the official tensorflow_serving.apis stub, input `text` = [text];
 - batch 32: the same calls with 32 texts each, --batches times, as texts/s.
@@ -16,17 +18,30 @@ of the first 2,000 rows of data/sst2/train.tsv; it times the same texts in-proce
 Both sides use --threads intra-op threads (default 1): on a loaded 2-core machine, torch's default thread pool
 collapses under contention (measured 484 ms vs 8.8 ms p50 for one MiniLM encode), so an unpinned run measures the
 load, not the systems. Ratios are ours/baseline: >1 for latency and <1 for throughput mean ours is slower.
-Results are appended as JSON lines to bench/results/serving.jsonl and printed as a markdown table.
+
+`concurrent`, server-side batching off vs on: `sentence-tfx serve` in its own process (TensorFlow's default threads,
+as deployed), once without and once with `--enable-batching` (TF Serving's defaults: batches of up to 32, 2 ms
+timeout, one batch thread per CPU); --clients gRPC client threads in this process, one channel each, send
+--concurrent-requests single-text Predict requests in all (after 4 untimed each), as fast as answers come back.
+Reported: throughput (requests/s from the first timed request to the last answer), p50/p99 latency, and the mean
+batch size from the server's Prometheus metrics; ratio = batching on / off.
+
+Results are appended as JSON lines to bench/results/serving.jsonl and printed as markdown tables.
 """
 
 import argparse
 import datetime
 import json
 import logging
+import math
 import os
 import platform
+import signal
+import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -169,6 +184,111 @@ def run_ours(model_dir: Path, texts: list[str], args) -> dict:
     return results
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_serve(base: Path, batching: bool, log) -> tuple[subprocess.Popen, int, int]:
+    """`sentence-tfx serve` on free ports, logging to `log`, waited for until ready; (process, REST port, gRPC port)."""
+    import httpx
+
+    rest_port, grpc_port = free_port(), free_port()
+    command = [sys.executable, "-m", "sentence_tfx.pipeline.cli", "serve", "--model-base-path", str(base)]
+    command += ["--model-name", MODEL_NAME, "--rest-port", str(rest_port), "--grpc-port", str(grpc_port)]
+    command += ["--drain-seconds", "0"] + (["--enable-batching"] if batching else [])
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{rest_port}/readyz", timeout=5).status_code == 200:
+                return process, rest_port, grpc_port
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    log.seek(0)
+    raise SystemExit(f"sentence-tfx serve did not get ready: {log.read()[-3000:]}")
+
+
+def mean_batch_size(rest_port: int) -> float | None:
+    """Rows per model call of serving_default, from the server's own Prometheus metrics (None: no batching)."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    metrics = httpx.get(f"http://127.0.0.1:{rest_port}/monitoring/prometheus/metrics", timeout=30).text
+    totals = {"count": 0.0, "sum": 0.0}
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name.startswith("sentence_tfx_serving_batch_size_"):
+                totals[sample.name.rsplit("_", 1)[-1]] = sample.value
+    return totals["sum"] / totals["count"] if totals["count"] else None
+
+
+def concurrent_load(grpc_port: int, texts: list[str], clients: int, requests: int) -> dict:
+    """`clients` threads, each with its own channel, sending single-text requests; `requests` timed in all."""
+    per_client = math.ceil(requests / clients)
+    latencies: list[float] = []
+    barrier = threading.Barrier(clients + 1)
+    errors: list[BaseException] = []
+
+    def client(index: int) -> None:
+        call, close = grpc_client(grpc_port)
+        try:
+            for i in range(4):
+                call([texts[(index * 7 + i) % len(texts)]])
+            barrier.wait()
+            own = []
+            for i in range(per_client):
+                text = texts[(index * per_client + i) % len(texts)]
+                start = time.perf_counter()
+                call([text])
+                own.append(time.perf_counter() - start)
+            latencies.extend(own)
+        except BaseException as error:  # noqa: BLE001  (reported after the run)
+            errors.append(error)
+            barrier.abort()
+        finally:
+            close()
+
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - start
+    if errors:
+        raise SystemExit(f"{len(errors)} client(s) failed: {errors[0]!r}")
+    return {
+        **percentiles_ms(latencies),
+        "requests": len(latencies),
+        "seconds": seconds,
+        "rps": len(latencies) / seconds,
+    }
+
+
+def run_concurrent(model_dir: Path, texts: list[str], args) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-serving-") as base, tempfile.TemporaryFile("w+") as log:
+        (Path(base) / "1").symlink_to(model_dir.resolve(), target_is_directory=True)
+        for batching in (False, True):
+            process, rest_port, grpc_port = start_serve(Path(base), batching, log)
+            try:
+                result = concurrent_load(grpc_port, texts, args.clients, args.concurrent_requests)
+                result["mean_batch_size"] = mean_batch_size(rest_port)
+            finally:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=120)
+            rows.append(
+                {"system": f"ours (grpc, batching {'on' if batching else 'off'})", "clients": args.clients, **result}
+            )
+    rows[1]["ratio_throughput_vs_off"] = rows[1]["rps"] / rows[0]["rps"]
+    return rows
+
+
 def run_baseline(args) -> dict:
     command = [
         str(args.baseline_python),
@@ -222,31 +342,50 @@ def main() -> None:
     parser.add_argument("--baseline-python", type=Path, default=REPO / ".venv-parity" / "bin" / "python")
     parser.add_argument("--baseline-model", type=Path, default=DEFAULT_BASELINE_MODEL)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--scenario", choices=("all", "latency", "concurrent"), default="all")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent: client threads")
+    parser.add_argument("--concurrent-requests", type=int, default=3200, help="concurrent: timed requests in all")
     args = parser.parse_args()
-    if min(args.requests, args.batches) < 1 or args.warmup < 0:
-        parser.error("--requests and --batches must be >= 1, --warmup >= 0")
+    if min(args.requests, args.batches, args.clients, args.concurrent_requests) < 1 or args.warmup < 0:
+        parser.error("--requests, --batches, --clients and --concurrent-requests must be >= 1, --warmup >= 0")
     logging.basicConfig(level=logging.WARNING)
 
     model_dir = (args.model_dir or newest_version(DEFAULT_SERVING_DIRS)).resolve()
     if not (model_dir / "saved_model.pb").is_file():
         raise SystemExit(f"{model_dir} has no saved_model.pb: pass a pushed version dir (<serving_dir>/<version>)")
     texts = read_texts(args.texts, args.text_column)
-
-    ours = run_ours(model_dir, texts, args)
-    baseline = run_baseline(args)
-
     common = {
         "run": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "model_dir": str(model_dir),
         "model_mb": round(sum(f.stat().st_size for f in model_dir.rglob("*") if f.is_file()) / 2**20, 1),
-        "requests": args.requests,
-        "warmup": args.warmup,
-        "batches": args.batches,
-        "threads": args.threads,
         "texts": str(args.texts),
         "host": platform.node(),
         "cpus": os.cpu_count(),
         "load_avg_1m": os.getloadavg()[0],
+    }
+    print(f"\nmodel {model_dir} ({common['model_mb']} MB), load avg {common['load_avg_1m']:.2f}")
+    rows = []
+    if args.scenario in ("all", "latency"):
+        rows += latency_scenario(model_dir, texts, args, common)
+    if args.scenario in ("all", "concurrent"):
+        rows += concurrent_scenario(model_dir, texts, args, common)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    with args.results.open("a") as out:
+        for row in rows:
+            out.write(json.dumps(row) + "\n")
+    print(f"\nappended {len(rows)} rows to {args.results}")
+
+
+def latency_scenario(model_dir: Path, texts: list[str], args, common: dict) -> list[dict]:
+    ours = run_ours(model_dir, texts, args)
+    baseline = run_baseline(args)
+    common = {
+        **common,
+        "scenario": "latency",
+        "requests": args.requests,
+        "warmup": args.warmup,
+        "batches": args.batches,
+        "threads": args.threads,
     }
     rows = []
     for transport in ("rest", "grpc"):
@@ -257,15 +396,9 @@ def main() -> None:
         rows.append({**common, **row, "server_load_seconds": ours["load_seconds"]})
     rows.append({**common, **baseline, "system": "baseline (torch ST + sklearn LR, in-process)"})
 
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    with args.results.open("a") as out:
-        for row in rows:
-            out.write(json.dumps(row) + "\n")
-
     print(
-        f"\nmodel {model_dir} ({common['model_mb']} MB), {args.requests} single-text requests after "
-        f"{args.warmup} warm-up, {args.batches} batches of {BATCH}, {args.threads or 'default'} thread(s), "
-        f"load avg {common['load_avg_1m']:.2f}\n"
+        f"\nlatency: {args.requests} single-text requests after {args.warmup} warm-up, {args.batches} batches of "
+        f"{BATCH}, {args.threads or 'default'} thread(s)\n"
     )
     print("| system | p50 ms | p99 ms | batch-32 texts/s | p50 ours/base | p99 ours/base | throughput ours/base |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -279,7 +412,19 @@ def main() -> None:
             f"| {row['system']} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['batch32_texts_per_s']:.1f} | "
             f"{ratios} |"
         )
-    print(f"\nappended {len(rows)} rows to {args.results}")
+    return rows
+
+
+def concurrent_scenario(model_dir: Path, texts: list[str], args, common: dict) -> list[dict]:
+    rows = [{**common, "scenario": "concurrent", **row} for row in run_concurrent(model_dir, texts, args)]
+    print(f"\nconcurrent: {args.clients} gRPC clients, {args.concurrent_requests} single-text requests\n")
+    print("| system | requests/s | p50 ms | p99 ms | mean batch size | throughput on/off |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        batch = f"{row['mean_batch_size']:.1f}" if row["mean_batch_size"] else "1 (no batching)"
+        ratio = f"{row['ratio_throughput_vs_off']:.2f}" if "ratio_throughput_vs_off" in row else "1"
+        print(f"| {row['system']} | {row['rps']:.1f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {batch} | {ratio} |")
+    return rows
 
 
 if __name__ == "__main__":

@@ -106,8 +106,9 @@ def available_versions(client: httpx.Client) -> list[str]:
     return [status["version"] for status in statuses if status["state"] == "AVAILABLE"]
 
 
-def wait_for(condition, seconds: float = 60) -> None:
-    """Polls `condition` (test servers poll their base path every 0.2 s); fails the test if it never holds."""
+def wait_for(condition, seconds: float = 300) -> None:
+    """Polls `condition` (test servers poll their base path every 0.2 s; a load takes seconds, minutes on a busy
+    machine); fails the test if it never holds."""
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the server did not get there"

@@ -6,10 +6,13 @@ implemented here (Regress, MultiInference, HandleReloadConfigRequest) answer UNI
 
 import functools
 import logging
+import math
 from concurrent import futures
 
 import grpc
+import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import (
     classification_pb2,
     get_model_metadata_pb2,
@@ -67,9 +70,22 @@ def _spec(servable: Servable, request_spec: model_pb2.ModelSpec, signature_name:
     return spec
 
 
+def _ndarray(name: str, proto: tensor_pb2.TensorProto, max_elements: int) -> np.ndarray:
+    """The tensor, unless its shape claims more elements than the request could carry: a TensorProto may list fewer
+    values than its shape holds (the last is repeated), so a few bytes could otherwise ask for gigabytes."""
+    sizes = [dim.size for dim in proto.tensor_shape.dim]
+    if any(size < 0 for size in sizes) or math.prod(sizes) > max_elements:
+        raise invalid(f"input {name}: shape {sizes} is negative or holds more than {max_elements} elements")
+    try:
+        return tf.make_ndarray(proto)
+    except (TypeError, ValueError) as error:
+        raise invalid(f"Malformed input TensorProto: {error}") from None
+
+
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
-    def __init__(self, manager: VersionManager):
+    def __init__(self, manager: VersionManager, max_elements: int):
         self._manager = manager
+        self._max_elements = max_elements
 
     def _servable(self, spec: model_pb2.ModelSpec, call: Call) -> Servable:
         servable = self._manager.servable(spec.name, _version(spec))
@@ -79,10 +95,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     @_rpc("predict")
     def Predict(self, request: predict_pb2.PredictRequest, context, call: Call) -> predict_pb2.PredictResponse:
         servable = self._servable(request.model_spec, call)
-        try:
-            inputs = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
-        except (TypeError, ValueError) as error:
-            raise invalid(f"Malformed input TensorProto: {error}") from None
+        inputs = {name: _ndarray(name, proto, self._max_elements) for name, proto in request.inputs.items()}
         call.signature = servable.signature(request.model_spec.signature_name)[0]
         signature_name, outputs = servable.predict(inputs, request.model_spec.signature_name)
         unknown = set(request.output_filter) - set(outputs)
@@ -152,6 +165,8 @@ def create_server(manager: VersionManager, address: str, max_message_bytes: int)
         futures.ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="grpc"),
         options=[("grpc.max_receive_message_length", max_message_bytes), ("grpc.max_send_message_length", -1)],
     )
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(manager), server)
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+        PredictionService(manager, max_elements=max_message_bytes), server
+    )
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(manager), server)
     return server, server.add_insecure_port(address)

@@ -2,6 +2,7 @@ import sentence_tfx.keras2  # noqa: F401  (sets TF_USE_LEGACY_KERAS before Tenso
 import grpc
 import pytest
 import tensorflow as tf
+from tensorflow.core.framework import tensor_pb2, types_pb2
 from tensorflow_serving.apis import (
     classification_pb2,
     get_model_metadata_pb2,
@@ -124,6 +125,16 @@ def _label_request():
             _predict_request(text=tf.constant([], tf.string)),
             grpc.StatusCode.INVALID_ARGUMENT,
             "input text: empty batch",
+        ),
+        (
+            "Predict",
+            _predict_request(
+                text=tensor_pb2.TensorProto(
+                    dtype=types_pb2.DT_STRING, tensor_shape={"dim": [{"size": 10**9}]}, string_val=[b"a"]
+                )
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "input text: shape [1000000000] is negative or holds more than 65536 elements",
         ),
         (
             "Classify",

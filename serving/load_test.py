@@ -6,16 +6,8 @@ import time
 import httpx
 import pytest
 
+from sentence_tfx.serving import conftest as fixtures
 from sentence_tfx.serving.batching import BatchingOptions
-from sentence_tfx.serving.conftest import (
-    MODEL_NAME,
-    Load,
-    available_versions,
-    push_like_the_pusher,
-    running_server,
-    wait_for,
-    write_corrupt_version,
-)
 
 CLIENTS_PER_API = 25
 SECONDS = 20
@@ -25,20 +17,22 @@ SECONDS = 20
 @pytest.mark.parametrize("batching", [None, BatchingOptions()], ids=["unbatched", "batching"])
 def test_50_clients_through_a_push_and_a_corrupt_version(model_versions, tmp_path, batching):
     with (
-        running_server(model_versions, tmp_path, batching=batching) as server,
+        fixtures.running_server(model_versions, tmp_path, batching=batching) as server,
         httpx.Client(base_url=f"http://127.0.0.1:{server.rest_port}", timeout=60) as status_client,
-        Load(server.rest_port, server.grpc_port, CLIENTS_PER_API, CLIENTS_PER_API) as load,
+        fixtures.Load(server.rest_port, server.grpc_port, CLIENTS_PER_API, CLIENTS_PER_API) as load,
     ):
         start = time.monotonic()
         time.sleep(SECONDS / 4)
-        push_like_the_pusher(model_versions[2], tmp_path / "2")
-        wait_for(lambda: available_versions(status_client) == ["2"], seconds=300)
+        fixtures.push_like_the_pusher(model_versions[2], tmp_path / "2")
+        fixtures.wait_for(lambda: fixtures.available_versions(status_client) == ["2"])
         time.sleep(max(0.0, start + SECONDS / 2 - time.monotonic()))
-        write_corrupt_version(tmp_path / "3")
-        wait_for(lambda: len(status_client.get(f"/v1/models/{MODEL_NAME}").json()["model_version_status"]) == 3)
+        fixtures.write_corrupt_version(tmp_path / "3")
+        fixtures.wait_for(
+            lambda: len(status_client.get(f"/v1/models/{fixtures.MODEL_NAME}").json()["model_version_status"]) == 3
+        )
         time.sleep(max(0.0, start + SECONDS - time.monotonic()))
         load.stop()
-        statuses = status_client.get(f"/v1/models/{MODEL_NAME}").json()["model_version_status"]
+        statuses = status_client.get(f"/v1/models/{fixtures.MODEL_NAME}").json()["model_version_status"]
     seconds = max(outcome.end for outcome in load.outcomes) - start
     print(
         f"\n{2 * CLIENTS_PER_API} clients, {seconds:.1f} s, batching {batching}: {len(load.outcomes)} requests "
