@@ -15,7 +15,7 @@ IMAGE = "europe-docker.pkg.dev/my-project/ml/sentence-tfx:1.0"
 ROOT = "gs://my-bucket/sentence-tfx/root"
 EXECUTORS = {  # component id → executor class each container runs
     "FileBasedExampleGen": "sentence_tfx.components.example_gen.executor.Executor",
-    "CuratedSchemaGen": "schemas.CuratedSchemaGen_Executor",
+    "CuratedSchemaGen": "sentence_tfx.schemas.CuratedSchemaGen_Executor",
     "StatisticsGen": "tfx.components.statistics_gen.executor.Executor",
     "ExampleValidator": "tfx.components.example_validator.executor.Executor",
     "ValidationGate": "sentence_tfx.components.data_validation.gate.ValidationGate_Executor",
