@@ -4,8 +4,10 @@ user's step. Every component runs in IMAGE (deploy/Dockerfile builds one with th
 Needs the Kubeflow extra: `pip install --no-deps -r requirements-kubeflow.lock` (kfp-pipeline-spec is what TFX's
 compiler imports)."""
 
+import json
 import logging
 import os
+import re
 
 from tfx import v1 as tfx
 from tfx.dsl.components.common.resolver import RESOLVER_STRATEGY_CLASS
@@ -54,6 +56,24 @@ def _tfx_resolver_strategies(tfx_pipeline: tfx.dsl.Pipeline) -> None:
                     node._strategy_class = tfx_strategy  # exec_properties returns a copy (TFX 1.16).
 
 
+def _query_custom_types_by_their_title(spec_file: str) -> None:
+    """TFX 1.16 compiles a resolver of a custom artifact type (drift.AcceptedStatistics) to a query for
+    schema_title="tfx.Artifact", which no artifact has: Vertex records a custom type under its instanceSchema's title.
+    Rewrites those queries to that title."""
+    with open(spec_file, encoding="utf-8") as file:
+        job = json.load(file)
+    spec = job["pipelineSpec"]
+    for component in spec["components"].values():
+        executor = spec["deploymentSpec"]["executors"].get(component.get("executorLabel"), {})
+        for key, query in executor.get("resolver", {}).get("outputArtifactQueries", {}).items():
+            schema = component["outputDefinitions"]["artifacts"][key]["artifactType"].get("instanceSchema", "")
+            title = re.search(r"^title: (\S+)$", schema, re.MULTILINE)
+            if title:
+                query["filter"] = query["filter"].replace('schema_title="tfx.Artifact"', f'schema_title="{title[1]}"')
+    with open(spec_file, "w", encoding="utf-8") as file:
+        json.dump(job, file)
+
+
 def compile_pipeline(tfx_pipeline: tfx.dsl.Pipeline, config: PipelineConfig, image: str, out: str) -> None:
     check_paths(config)
     try:
@@ -70,3 +90,4 @@ def compile_pipeline(tfx_pipeline: tfx.dsl.Pipeline, config: PipelineConfig, ima
         output_filename=os.path.basename(out),
     )
     runner.run(tfx_pipeline)
+    _query_custom_types_by_their_title(out)

@@ -96,6 +96,8 @@ def test_the_spec_runs_every_component_in_the_image_with_its_executor(remote_dat
         assert "--beam_plugins=sentence_tfx.keras2" in args, component
     assert "ValidationGate" in tasks["Transform"]["dependentTasks"]  # Bad data stops the run before Transform.
     assert "TokenLengthDriftGate" in tasks["Trainer"]["dependentTasks"]  # Drifted token lengths: no training.
+    baseline_query = executors["previous_accepted_statistics_executor"]["resolver"]["outputArtifactQueries"]
+    assert baseline_query["statistics"]["filter"] == 'schema_title="sentence_tfx.AcceptedStatistics" AND state=LIVE'
     trainer_settings = json.loads(
         json.loads(
             tasks["Trainer"]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constantValue"]["stringValue"]

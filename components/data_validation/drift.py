@@ -109,7 +109,7 @@ def _measure(feature, comparator, current, previous) -> Drift | None:
         _label_change(was, now) if feature == features.LABEL else _length_change(was, now),
     )
     log.info(
-        "%s against the last accepted run: %s %.4f (at most %g)", feature, drift.measure, drift.value, drift.threshold
+        "%s, from the last accepted run: %s %.4f (threshold %g)", feature, drift.measure, drift.value, drift.threshold
     )
     return drift
 
