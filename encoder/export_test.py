@@ -5,6 +5,8 @@ import shutil
 
 import numpy as np
 import pytest
+import tensorflow as tf
+import tensorflow_hub as hub
 
 from sentence_tfx.encoder import export
 from sentence_tfx.pipeline import cli
@@ -43,9 +45,6 @@ def test_cli_embed_prints_similarities(tiny_export, capsys):
 
 
 def test_cli_embed_json_gives_ids_lengths_and_embeddings(tiny_export, capsys):
-    import tensorflow as tf
-    import tensorflow_hub as hub
-
     texts = ["good movie", "a bad , boring film"]
     assert cli.main(["embed", "--json", "--encoder", str(tiny_export), *texts]) == 0
     result = json.loads(capsys.readouterr().out)
