@@ -2,7 +2,7 @@
 encoder is a SavedModel with room for --seq-length, and the output folders can be written.
 
 Values alone are checked by PipelineConfig itself; this is the part that needs the file system, so only `run` calls
-it: `compile` describes a pipeline that runs elsewhere and must not touch its paths. Every failure is an InputError
+`check`: `compile` describes a pipeline that runs elsewhere and must not touch its data. Every failure is an InputError
 that names the option. URIs (gs://...) get what is cheap: the data's existence, through tf.io.gfile; output URIs are
 left to the run.
 """
@@ -25,6 +25,7 @@ _SQLITE_HEADER = b"SQLite format 3\0"
 
 
 def check(config: PipelineConfig) -> None:
+    """Raises an InputError for the first path the run could not use; logs the format each data file is read as."""
     if config.eval_data and _scheme(config.train_data) != _scheme(config.eval_data):
         raise InputError(
             f"{option('train_data')} {config.train_data} and {option('eval_data')} {config.eval_data} must be on "
