@@ -4,6 +4,7 @@ console log that shows every component start and finish. Statuses 2 and 3 are in
 import dataclasses
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import types
@@ -60,10 +61,12 @@ def test_an_internal_error_exits_4_with_a_hint_or_the_traceback(verbose, monkeyp
 
 @pytest.mark.slow
 def test_a_run_logs_every_component_exits_0_when_pushed_and_1_when_not_blessed(tiny_export, tmp_path, capsys):
-    eval_data = tmp_path / "eval.csv"  # Each text twice, with both labels: no model gets more than half right.
+    train, eval_data = tmp_path / "train.csv", tmp_path / "eval.csv"
+    shutil.copy(TRAIN, train)
+    # Each text twice, with both labels: no model gets more than half of them right.
     eval_data.write_text("text,label\nreally great,pos\nreally great,neg\nreally bad,neg\nreally bad,pos\n")
     argv = shlex.split(
-        f"run --train {TRAIN} --eval {eval_data} --encoder {tiny_export} --seq-length 16 --epochs 2 "
+        f"run --train {train} --eval {eval_data} --encoder {tiny_export} --seq-length 16 --epochs 2 "
         f"--min-accuracy 0 --pipeline-root {tmp_path / 'pipeline'} --serving-dir {tmp_path / 'serving'}"
     )
     run = subprocess.run(
