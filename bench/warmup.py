@@ -1,17 +1,17 @@
 """First request after a version push, with and without the model's warm-up records, against steady state.
 
     .venv/bin/python bench/warmup.py [--model-dir RUN/serving/VERSION] [--rounds 5] [--steady 50] [--threads 1]
-                                     [--texts data/sst2/eval.tsv]
+                                     [--settle 0] [--texts data/sst2/eval.tsv]
 
 `ModelServer` (serving/) runs in this process on 127.0.0.1 with ephemeral ports over a temp base dir. Each round pushes
 two new versions of --model-dir, in alternating order: the export as it is, with assets.extra/tf_serving_warmup_requests
 (the server replays it before the swap), and the same files without it (no warm-up at all, as TF Serving does with
 such a model). A version is pushed as a symlink named by its number; as soon as its status is AVAILABLE the first
 REST :predict (one eval text, serving_default) and the first REST :classify (one tf.Example, serving_tf_example) are
-timed, then --steady more :predict calls give the steady-state p50. Reported per variant: the median over rounds of
-the first-request latencies, their ratio to the steady p50 (goal: ≤ 2 with warm-up), and the load time (push seen →
-AVAILABLE, warm-up included). Results are appended as JSON lines to bench/results/warmup.jsonl and printed as a
-markdown table.
+timed, then --steady more :predict calls give the steady-state p50. Reported per variant, as medians over rounds: the
+first-request latencies, their ratio to the same round's steady p50 (goal: ≤ 2 with warm-up), and the load time
+(symlink made → AVAILABLE, warm-up included). Results are appended as JSON lines to bench/results/warmup.jsonl and
+printed as a markdown table.
 """
 
 import argparse
@@ -44,7 +44,7 @@ def without_warmup(model_dir: Path, folder: Path) -> Path:
     return folder
 
 
-def push_and_time(client, base: Path, version: int, source: Path, text: str, steady: int) -> dict:
+def push_and_time(client, base: Path, version: int, source: Path, text: str, steady: int, settle: float) -> dict:
     pushed = time.perf_counter()
     (base / str(version)).symlink_to(source.resolve())
     while True:
@@ -56,6 +56,7 @@ def push_and_time(client, base: Path, version: int, source: Path, text: str, ste
             raise RuntimeError(f"version {version} failed to load: {statuses}")
         time.sleep(0.02)
     available = time.perf_counter()
+    time.sleep(settle)
 
     def timed(path, body):
         start = time.perf_counter()
@@ -81,6 +82,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steady", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1, help="TF intra-op threads (as bench/serving.py)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds between AVAILABLE and the first request (default 0: it meets the old version's unloading)",
+    )
     parser.add_argument("--texts", type=Path, default=REPO / "data" / "sst2" / "eval.tsv")
     parser.add_argument("--text-column", default="sentence")
     args = parser.parse_args()
@@ -114,15 +121,18 @@ def main() -> None:
                     for variant in order:
                         version += 1
                         text = texts[version % len(texts)]
-                        runs[variant].append(push_and_time(client, base, version, sources[variant], text, args.steady))
+                        runs[variant].append(
+                            push_and_time(client, base, version, sources[variant], text, args.steady, args.settle)
+                        )
         finally:
             server.stop()
-    summary = {}
-    for variant, measured in runs.items():
-        medians = {key: statistics.median(run[key] for run in measured) for key in measured[0]}
-        medians["first_predict_vs_steady"] = medians["first_predict_ms"] / medians["steady_p50_ms"]
-        medians["first_classify_vs_steady"] = medians["first_classify_ms"] / medians["steady_p50_ms"]
-        summary[variant] = medians
+    for run in (run for measured in runs.values() for run in measured):
+        run["first_predict_vs_steady"] = run["first_predict_ms"] / run["steady_p50_ms"]
+        run["first_classify_vs_steady"] = run["first_classify_ms"] / run["steady_p50_ms"]
+    summary = {
+        variant: {key: statistics.median(run[key] for run in measured) for key in measured[0]}
+        for variant, measured in runs.items()
+    }
     result = {
         "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "host": platform.node(),
@@ -133,6 +143,7 @@ def main() -> None:
         "rounds": args.rounds,
         "steady_requests": args.steady,
         "threads": args.threads,
+        "settle_s": args.settle,
         "summary": summary,
         "runs": runs,
     }
