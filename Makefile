@@ -51,7 +51,7 @@ format: setup
 
 # Everything: unit tests, whole pipelines on the tiny encoder, every runner, Airflow, MariaDB, the real MiniLM.
 test: setup setup-kubeflow setup-airflow setup-mariadb
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest --durations=30 $(PYTEST_ARGS)
 
 # Day-to-day: no whole-pipeline runs, no Airflow, MariaDB or MiniLM (a few minutes).
 test-fast: setup setup-kubeflow

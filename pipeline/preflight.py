@@ -15,7 +15,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from sentence_tfx.config import PipelineConfig, option
+from sentence_tfx.config import PipelineConfig, format_of, option
 from sentence_tfx.encoder import export, st_model
 from sentence_tfx.errors import InputError
 from sentence_tfx.pipeline import metadata
@@ -35,7 +35,8 @@ def check(config: PipelineConfig) -> None:
         path = getattr(config, field)
         if path:
             _check_data_path(option(field), path)
-            log.info("%s %s: read as %s", option(field), path, config.data_format or "each file's extension says")
+            how = config.data_format or format_of(path) or "each file's extension says"
+            log.info("%s %s: read as %s", option(field), path, how)
     for field in ("preprocessor_handle", "encoder_handle"):
         handle = getattr(config, field)
         if handle and not _scheme(handle):

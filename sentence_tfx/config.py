@@ -263,7 +263,9 @@ class PipelineConfig(_JsonFields):
             ("distribution", DISTRIBUTIONS),
         ):
             if getattr(self, field) not in choices:
-                raise InputError(f"{option(field)} {getattr(self, field)!r} is not one of {', '.join(choices)}")
+                raise InputError(
+                    f"{option(field)} {getattr(self, field)!r} is not one of {', '.join(c for c in choices if c)}"
+                )
         if self.encoder_handle and not self.preprocessor_handle:
             raise InputError(
                 f"{option('encoder_handle')} {self.encoder_handle} needs {option('preprocessor_handle')} too, unless "

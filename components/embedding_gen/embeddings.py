@@ -1,5 +1,6 @@
 """What EmbeddingGen writes and the Trainer reads: per split, gzipped TFRecords of tf.Examples with `embedding`
-(float32 [dim], the frozen encoder's pooled_output) and `label_xf`; and the encoder pass itself, shortest texts
+(float32 [dim], the frozen encoder's pooled_output), `label_xf` and the raw `text` (the Trainer's warm-up requests);
+and the encoder pass itself, shortest texts
 first so each batch is trimmed to nearly its own length."""
 
 from collections.abc import Callable
@@ -40,7 +41,7 @@ def _batches(order: np.ndarray) -> list[np.ndarray]:
     return [order[start : start + BATCH_SIZE] for start in range(0, len(order), BATCH_SIZE)]
 
 
-def serialize(embeddings: np.ndarray, label_indices: np.ndarray) -> list[bytes]:
+def serialize(embeddings: np.ndarray, label_indices: np.ndarray, texts: np.ndarray) -> list[bytes]:
     """One serialized tf.Example per row (tfx_bsl's C++ encoder: no Python proto per example)."""
     rows, dim = embeddings.shape
     columns = {
@@ -49,6 +50,9 @@ def serialize(embeddings: np.ndarray, label_indices: np.ndarray) -> list[bytes]:
         ),
         features.LABEL_INDEX: pa.LargeListArray.from_arrays(
             np.arange(rows + 1, dtype=np.int64), pa.array(label_indices, pa.int64())
+        ),
+        features.TEXT: pa.LargeListArray.from_arrays(
+            np.arange(rows + 1, dtype=np.int64), pa.array(list(texts), pa.large_binary())
         ),
     }
     return _ENCODER.encode(pa.RecordBatch.from_arrays(list(columns.values()), list(columns)))

@@ -45,6 +45,7 @@ class _EmbedDoFn(beam.DoFn):
         self._spec = {
             **{name: tf.io.FixedLenFeature([self._settings.seq_length], tf.int64) for name in features.TOKEN_FEATURES},
             features.LABEL_INDEX: tf.io.FixedLenFeature([], tf.int64),
+            features.TEXT: tf.io.FixedLenFeature([], tf.string),
         }
         worker = f"{socket.gethostname()}:{os.getpid()}"
         self._embedded = beam.metrics.Metrics.counter(_METRICS_NAMESPACE, worker)
@@ -69,7 +70,9 @@ class _EmbedDoFn(beam.DoFn):
         ids = {name: parsed[name].numpy().astype(np.int32) for name in features.TOKEN_FEATURES}
         self._embedded.inc(len(records))
         return embeddings.serialize(
-            embeddings.embed_in_length_order(self._embed, ids), parsed[features.LABEL_INDEX].numpy()
+            embeddings.embed_in_length_order(self._embed, ids),
+            parsed[features.LABEL_INDEX].numpy(),
+            parsed[features.TEXT].numpy(),
         )
 
 

@@ -36,13 +36,14 @@ def _texts(count: int, seed: int) -> list[str]:
 
 
 def _write_transformed(preprocessor, texts: list[str], labels: np.ndarray, path) -> dict[str, np.ndarray]:
-    """What Transform writes: int64 token ids and label_xf per example, gzipped TFRecords."""
+    """What Transform writes: int64 token ids, label_xf and the raw text per example, gzipped TFRecords."""
     ids = {name: value.numpy().astype(np.int32) for name, value in preprocessor(tf.constant(texts)).items()}
     tf.io.gfile.makedirs(os.path.dirname(path))
     with tf.io.TFRecordWriter(path, options="GZIP") as writer:
         for row, label in enumerate(labels):
             feature = {name: tf.train.Feature(int64_list=tf.train.Int64List(value=ids[name][row])) for name in ids}
             feature[features.LABEL_INDEX] = tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))
+            feature[features.TEXT] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[texts[row].encode()]))
             writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
     return ids
 

@@ -184,7 +184,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         train(settings, fn_args, tft_output, encoder, head, callbacks)
         classifier = classifier_model.build_classifier(encoder, head, settings.seq_length)
     signatures.export(classifier, encoder, tft_output, label_names, settings.seq_length, model_dir)
-    serving_warmup.write_warmup_requests(fn_args, tft_output.transformed_metadata.schema, model_dir)
+    serving_warmup.write_warmup_requests(fn_args, model_dir)
     if not chief:
         shutil.rmtree(scratch, ignore_errors=True)
         distribution.wait_for_chief_export(fn_args.serving_model_dir)

@@ -70,13 +70,6 @@ OPTION_CASES = [
     ("labels-repeated-by-spaces", RUN + " --labels 'pos, pos'", 2, ["--labels 'pos,pos': 'pos' given more than once"]),
     ("labels-single", RUN + " --labels pos", 2, ["--labels 'pos': a classifier needs at least 2 classes"]),
     # Formats.
-    (
-        "csv-train-jsonl-eval",
-        "run --train {files}/train.csv --eval {files}/eval.jsonl",
-        2,
-        ["--train {files}/train.csv is csv but --eval {files}/eval.jsonl is jsonl", "pass --format"],
-    ),
-    ("tsv-train-csv-eval", "run --train {files}/stray_quote.tsv --eval {eval}", 2, ["is tsv but --eval", "is csv"]),
     ("unknown-extension", "run --train {work}/a_file.txt", 2, ["--train {work}/a_file.txt: cannot tell the format"]),
     ("eval-unknown-extension", "run --train {train} --eval {work}/a_file.txt", 2, ["--eval {work}/a_file.txt: cannot"]),
     # Encoder options, metadata, names.
