@@ -35,7 +35,6 @@ class _EmbedDoFn(beam.DoFn):
 
     def __init__(self, settings: EmbeddingSettings):
         self._settings = settings
-        self._records: list[bytes] = []
 
     def setup(self):
         import tensorflow_text  # noqa: F401  (the encoder handle may come with text ops)
@@ -51,7 +50,7 @@ class _EmbedDoFn(beam.DoFn):
         self._embedded = beam.metrics.Metrics.counter(_METRICS_NAMESPACE, worker)
 
     def start_bundle(self):
-        self._records = []
+        self._records: list[bytes] = []
 
     def process(self, record: bytes):
         self._records.append(record)
@@ -102,6 +101,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         for counter in result.metrics().query(MetricsFilter().with_namespace(_METRICS_NAMESPACE))["counters"]:
             per_worker[counter.key.metric.name] += counter.committed  # One counter per worker and split.
         log.info(
-            "embedded %d examples in %d worker processes: %s", sum(per_worker.values()), len(per_worker), per_worker
+            "embedded %d examples in %d worker processes: %s",
+            sum(per_worker.values()),
+            len(per_worker),
+            dict(per_worker),
         )
         output.set_json_value_custom_property(EXAMPLES_PER_WORKER, dict(per_worker))
