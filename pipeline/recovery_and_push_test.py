@@ -90,7 +90,7 @@ def _store(folder: Path) -> metadata_store.MetadataStore:
 
 
 def _executions(store) -> list[tuple[str, metadata_store_pb2.Execution]]:
-    return [(results._node_id(store, e, NAME), e) for e in sorted(store.get_executions(), key=lambda e: e.id)]
+    return [(results.node_of(store, e, NAME), e) for e in sorted(store.get_executions(), key=lambda e: e.id)]
 
 
 def _reused(out: str) -> set[str]:
