@@ -90,7 +90,7 @@ def _store(folder: Path) -> metadata_store.MetadataStore:
 
 
 def _executions(store) -> list[tuple[str, metadata_store_pb2.Execution]]:
-    return [(results._node_id(store, e, NAME), e) for e in sorted(store.get_executions(), key=lambda e: e.id)]
+    return [(results.node_of(store, e, NAME), e) for e in sorted(store.get_executions(), key=lambda e: e.id)]
 
 
 def _reused(out: str) -> set[str]:
@@ -171,14 +171,15 @@ def _trained_variables(folder: Path) -> bytes:
 
 
 def test_pushes_in_the_same_second_get_distinct_complete_versions(cli_args, tmp_path):
-    """Two pipelines (different epochs, so different models) push to one serving dir. Each is stopped (SIGSTOP) as
-    soon as its temporary folder appears and both are let go together, so their pushes end within moments of each
-    other: TFX's own Pusher would have named both after the same second and skipped the second copy."""
+    """Two pipelines (different epochs, so different models) push to one serving dir that already holds a version
+    ahead of the clock (another machine's clock, a manual copy), so both pushes compute the same next number, as two
+    pushes in the same second compute the same `now`: TFX's own Pusher would then skip the second copy and still report
+    it. Each run is stopped (SIGSTOP) as soon as its temporary folder appears and both are let go together."""
     serving = tmp_path / "serving"
-    runs = {
-        epochs: cli_args(tmp_path / f"epochs{epochs}", "--serving-dir", str(serving), "--epochs", epochs)
-        for epochs in "23"
-    }
+    ahead = int(time.time()) + 1_000_000
+    (serving / str(ahead)).mkdir(parents=True)
+    (serving / str(ahead) / "keep.txt").write_text("someone else's")
+    runs = {e: cli_args(tmp_path / f"epochs{e}", "--serving-dir", str(serving), "--epochs", e) for e in "23"}
     processes = {epochs: _start(args, tmp_path / f"epochs{epochs}.log") for epochs, args in runs.items()}
     stopped: set[str] = set()
     while len(stopped) < len(processes):
@@ -196,8 +197,10 @@ def test_pushes_in_the_same_second_get_distinct_complete_versions(cli_args, tmp_
     for epochs, process in processes.items():
         assert process.wait(timeout=TIMEOUT) == 0
         pushed[epochs] = _pushed((tmp_path / f"epochs{epochs}.log").read_text())
-    print(f"versions pushed: {sorted(int(path.name) for path in pushed.values())}")
-    assert pushed["2"] != pushed["3"] and _entries(serving) == sorted(path.name for path in pushed.values())
+    print(f"versions pushed: {sorted(int(path.name) - ahead for path in pushed.values())} above the one ahead")
+    assert sorted(int(path.name) for path in pushed.values()) == [ahead + 1, ahead + 2]
+    assert _entries(serving) == sorted(str(version) for version in (ahead, ahead + 1, ahead + 2))  # No temp folder.
+    assert (serving / str(ahead) / "keep.txt").read_text() == "someone else's"
     assert _trained_variables(tmp_path / "epochs2") != _trained_variables(tmp_path / "epochs3")
     for epochs, version_dir in pushed.items():
         _assert_complete(version_dir)

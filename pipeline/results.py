@@ -94,7 +94,7 @@ def _metrics(evaluation_uri: str, label_names) -> dict[str, float]:
     return metrics
 
 
-def _node_id(store, execution, pipeline_name: str) -> str:
+def node_of(store, execution, pipeline_name: str) -> str:
     [node] = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
     return node.name.removeprefix(f"{pipeline_name}.")
 
@@ -104,7 +104,7 @@ def reused_steps(store, pipeline_name: str, execution) -> tuple[str, ...]:
     [run] = [c for c in store.get_contexts_by_execution(execution.id) if c.type == "pipeline_run"]
     executions = sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
     return tuple(
-        _node_id(store, e, pipeline_name)
+        node_of(store, e, pipeline_name)
         for e in executions
         if e.last_known_state == metadata_store_pb2.Execution.CACHED
     )

@@ -30,7 +30,7 @@ ABANDONED_MESSAGE = "abandoned: the run that started it ended without finishing 
 _ACTIVE_STATES = (metadata_store_pb2.Execution.NEW, metadata_store_pb2.Execution.RUNNING)
 
 
-def lock_path(tfx_pipeline: tfx.dsl.Pipeline) -> str | None:
+def _lock_path(tfx_pipeline: tfx.dsl.Pipeline) -> str | None:
     """Beside the SQLite store; with a MySQL store, in a local pipeline root; None when neither is local."""
     connection = tfx_pipeline.metadata_connection_config
     if connection.HasField("sqlite"):
@@ -72,11 +72,9 @@ def _remove_partial_outputs(pipeline_root: str, node_id: str, execution_id: int)
     return removed
 
 
-def mark_abandoned_executions(tfx_pipeline: tfx.dsl.Pipeline) -> list[tuple[str, int]]:
-    """Marks the pipeline's NEW or RUNNING executions FAILED (call it only while no run of it is alive); returns
-    (node id, execution id) of each."""
+def _mark_abandoned_executions(tfx_pipeline: tfx.dsl.Pipeline) -> None:
+    """Marks the pipeline's NEW or RUNNING executions FAILED; call it only while no run of it is alive."""
     name, root = tfx_pipeline.pipeline_info.pipeline_name, tfx_pipeline.pipeline_info.pipeline_root
-    abandoned = []
     with metadata.Metadata(tfx_pipeline.metadata_connection_config) as handle:
         context = handle.store.get_context_by_type_and_name("pipeline", name)
         executions = handle.store.get_executions_by_context(context.id) if context else []
@@ -100,18 +98,16 @@ def mark_abandoned_executions(tfx_pipeline: tfx.dsl.Pipeline) -> list[tuple[str,
                 execution.id,
                 f", its partial outputs removed ({', '.join(removed)})" if removed else "",
             )
-            abandoned.append((node_id, execution.id))
-    return abandoned
 
 
 def run(tfx_pipeline: tfx.dsl.Pipeline, runner: str = "local") -> None:
     if runner not in RUNNERS:
         raise InputError(f"runner {runner!r} is not one of {', '.join(RUNNERS)}")
-    path = lock_path(tfx_pipeline)
+    path = _lock_path(tfx_pipeline)
     with contextlib.ExitStack() as stack:
         if path:
             stack.enter_context(one_run_at_a_time(path))
-            mark_abandoned_executions(tfx_pipeline)
+            _mark_abandoned_executions(tfx_pipeline)
         else:
             log.warning("Remote pipeline root and metadata: executions left RUNNING by killed runs are not checked")
         if runner == "beam":

@@ -47,20 +47,18 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
-def remove_stale_temp_folders(base_directory: str) -> list[str]:
+def _remove_stale_temp_folders(base_directory: str) -> None:
     """Removes the temporary folders of pushes from this host whose process is gone (killed mid-push)."""
-    host, removed = socket.gethostname(), []
+    host = socket.gethostname()
     for name in tf.io.gfile.listdir(base_directory):
         match = _TEMP_NAME.fullmatch(name.rstrip("/"))
         if match and match["host"] == host and not _process_exists(int(match["pid"])):
             path = os.path.join(base_directory, name.rstrip("/"))
             log.warning("Removing %s, left by a push that did not finish (process %s is gone)", path, match["pid"])
             tf.io.gfile.rmtree(path)
-            removed.append(path)
-    return removed
 
 
-def existing_versions(base_directory: str) -> list[int]:
+def _existing_versions(base_directory: str) -> list[int]:
     """The version numbers taken in base_directory: every plain int64 folder name, complete or not."""
     names = (name.rstrip("/") for name in tf.io.gfile.listdir(base_directory))
     return [int(name) for name in names if name.isdigit() and int(name) <= _MAX_VERSION]
@@ -95,12 +93,12 @@ def push(model_path: str, base_directory: str) -> str:
     if tf.io.gfile.exists(base_directory) and not tf.io.gfile.isdir(base_directory):
         raise InputError(f"serving dir {base_directory} is not a directory; nothing was pushed")
     tf.io.gfile.makedirs(base_directory)
-    remove_stale_temp_folders(base_directory)
+    _remove_stale_temp_folders(base_directory)
     temp = os.path.join(base_directory, _temp_name())
     try:
         io_utils.copy_dir(model_path, temp)
         _check_loads(temp)
-        first_candidate = max([int(time.time()), *(version + 1 for version in existing_versions(base_directory))])
+        first_candidate = max([int(time.time()), *(version + 1 for version in _existing_versions(base_directory))])
         return rename_to_free_version(temp, base_directory, first_candidate)
     finally:
         if tf.io.gfile.exists(temp):
