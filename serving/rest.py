@@ -7,7 +7,6 @@ metrics at TF Serving's path, and the liveness and readiness probes (`/healthz`,
 
 import asyncio
 import base64
-import binascii
 import json
 import logging
 import re
@@ -297,7 +296,7 @@ def _leaf(name: str, value, dtype: tf.DType):
         if _is_b64(value) and isinstance(value["b64"], str):
             try:
                 return base64.b64decode(value["b64"], validate=True)
-            except binascii.Error:
+            except ValueError:  # binascii.Error, or a non-ASCII character
                 raise invalid(f"input {name}: 'b64' value is not valid base64") from None
     elif dtype == tf.bool:
         if isinstance(value, bool):
