@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/serving.py [--model-dir RUN/serving/VERSION] [--scenario all|latency|concurrent]
                                       [--requests 300] [--warmup 20] [--batches 10] [--threads 1]
-                                      [--clients 32] [--concurrent-requests 3200] [--texts data/sst2/eval.tsv]
+                                      [--clients 32] [--concurrent-requests 1600] [--rounds 3]
+                                      [--texts data/sst2/eval.tsv]
 
 Two scenarios, both over a temp base dir whose version 1 is a symlink to --model-dir.
 
@@ -19,17 +20,20 @@ Both sides use --threads intra-op threads (default 1): on a loaded 2-core machin
 collapses under contention (measured 484 ms vs 8.8 ms p50 for one MiniLM encode), so an unpinned run measures the
 load, not the systems. Ratios are ours/baseline: >1 for latency and <1 for throughput mean ours is slower.
 
-`concurrent`, server-side batching off vs on: `sentence-tfx serve` in its own process (TensorFlow's default threads,
-as deployed), once without and once with `--enable-batching` (TF Serving's defaults: batches of up to 32, 2 ms
-timeout, one batch thread per CPU); --clients gRPC client threads in this process, one channel each, send
---concurrent-requests single-text Predict requests in all (after 4 untimed each), as fast as answers come back.
-Reported: throughput (requests/s from the first timed request to the last answer), p50/p99 latency, and the mean
-batch size from the server's Prometheus metrics; ratio = batching on / off.
+`concurrent`, server-side batching off vs on: `sentence-tfx serve` twice, each in its own process (TensorFlow's
+default threads, as deployed), one without and one with `--enable-batching` (TF Serving's defaults: batches of up to
+32, 2 ms timeout, one batch thread per CPU), both loaded before any timing; then --rounds alternating rounds (off, on,
+off, on, ...) so that a change in the machine's load hits both. In a round, --clients gRPC client threads in this
+process, one channel each, send --concurrent-requests single-text Predict requests in all (after 4 untimed each), each
+as soon as its previous answer is back. Reported: throughput (median over rounds of requests/s, first timed request to
+last answer), p50/p99 latency over all rounds, the mean batch size from the server's Prometheus metrics, and the
+on/off throughput ratio of the medians and of each round.
 
 Results are appended as JSON lines to bench/results/serving.jsonl and printed as markdown tables.
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import logging
@@ -226,8 +230,9 @@ def mean_batch_size(rest_port: int) -> float | None:
     return totals["sum"] / totals["count"] if totals["count"] else None
 
 
-def concurrent_load(grpc_port: int, texts: list[str], clients: int, requests: int) -> dict:
-    """`clients` threads, each with its own channel, sending single-text requests; `requests` timed in all."""
+def concurrent_load(grpc_port: int, texts: list[str], clients: int, requests: int) -> tuple[float, list[float]]:
+    """`clients` threads, each with its own channel, sending single-text requests; `requests` timed in all.
+    Returns (requests/s, latencies in s)."""
     per_client = math.ceil(requests / clients)
     latencies: list[float] = []
     barrier = threading.Barrier(clients + 1)
@@ -262,30 +267,49 @@ def concurrent_load(grpc_port: int, texts: list[str], clients: int, requests: in
     seconds = time.perf_counter() - start
     if errors:
         raise SystemExit(f"{len(errors)} client(s) failed: {errors[0]!r}")
-    return {
-        **percentiles_ms(latencies),
-        "requests": len(latencies),
-        "seconds": seconds,
-        "rps": len(latencies) / seconds,
-    }
+    return len(latencies) / seconds, latencies
 
 
 def run_concurrent(model_dir: Path, texts: list[str], args) -> list[dict]:
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-serving-") as base, tempfile.TemporaryFile("w+") as log:
+    """Both servers loaded side by side, then measured in alternating rounds (off, on, off, on, ...), so that a
+    change in the machine's load hits both; throughput is the median over rounds, latency over all requests."""
+    import numpy as np
+
+    modes = {"off": False, "on": True}
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-serving-") as base,
+        tempfile.TemporaryFile("w+") as log,
+        contextlib.ExitStack() as stack,
+    ):
         (Path(base) / "1").symlink_to(model_dir.resolve(), target_is_directory=True)
-        for batching in (False, True):
+        servers = {}
+        for mode, batching in modes.items():
             process, rest_port, grpc_port = start_serve(Path(base), batching, log)
-            try:
-                result = concurrent_load(grpc_port, texts, args.clients, args.concurrent_requests)
-                result["mean_batch_size"] = mean_batch_size(rest_port)
-            finally:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=120)
-            rows.append(
-                {"system": f"ours (grpc, batching {'on' if batching else 'off'})", "clients": args.clients, **result}
-            )
+            stack.callback(lambda process=process: (process.send_signal(signal.SIGTERM), process.wait(timeout=120)))
+            servers[mode] = rest_port, grpc_port
+        rounds = {mode: [] for mode in modes}
+        latencies = {mode: [] for mode in modes}
+        for _ in range(args.rounds):
+            for mode, (_, grpc_port) in servers.items():
+                rps, round_latencies = concurrent_load(grpc_port, texts, args.clients, args.concurrent_requests)
+                rounds[mode].append(rps)
+                latencies[mode] += round_latencies
+                print(f"  batching {mode}: {rps:.1f} requests/s", flush=True)
+        batch_sizes = {mode: mean_batch_size(rest_port) for mode, (rest_port, _) in servers.items()}
+    rows = [
+        {
+            "system": f"ours (grpc, batching {mode})",
+            "clients": args.clients,
+            "requests_per_round": args.concurrent_requests,
+            "rounds_rps": rounds[mode],
+            "rps": float(np.median(rounds[mode])),
+            **percentiles_ms(latencies[mode]),
+            "mean_batch_size": batch_sizes[mode],
+        }
+        for mode in modes
+    ]
     rows[1]["ratio_throughput_vs_off"] = rows[1]["rps"] / rows[0]["rps"]
+    rows[1]["rounds_ratio"] = [on / off for on, off in zip(rounds["on"], rounds["off"])]
     return rows
 
 
@@ -344,10 +368,11 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--scenario", choices=("all", "latency", "concurrent"), default="all")
     parser.add_argument("--clients", type=int, default=32, help="concurrent: client threads")
-    parser.add_argument("--concurrent-requests", type=int, default=3200, help="concurrent: timed requests in all")
+    parser.add_argument("--concurrent-requests", type=int, default=1600, help="concurrent: timed requests a round")
+    parser.add_argument("--rounds", type=int, default=3, help="concurrent: rounds per mode, alternating")
     args = parser.parse_args()
-    if min(args.requests, args.batches, args.clients, args.concurrent_requests) < 1 or args.warmup < 0:
-        parser.error("--requests, --batches, --clients and --concurrent-requests must be >= 1, --warmup >= 0")
+    if min(args.requests, args.batches, args.clients, args.concurrent_requests, args.rounds) < 1 or args.warmup < 0:
+        parser.error("--requests, --batches, --clients, --concurrent-requests, --rounds must be >= 1, --warmup >= 0")
     logging.basicConfig(level=logging.WARNING)
 
     model_dir = (args.model_dir or newest_version(DEFAULT_SERVING_DIRS)).resolve()
@@ -417,7 +442,10 @@ def latency_scenario(model_dir: Path, texts: list[str], args, common: dict) -> l
 
 def concurrent_scenario(model_dir: Path, texts: list[str], args, common: dict) -> list[dict]:
     rows = [{**common, "scenario": "concurrent", **row} for row in run_concurrent(model_dir, texts, args)]
-    print(f"\nconcurrent: {args.clients} gRPC clients, {args.concurrent_requests} single-text requests\n")
+    print(
+        f"\nconcurrent: {args.clients} gRPC clients, {args.rounds} alternating rounds of {args.concurrent_requests} "
+        "single-text requests per mode\n"
+    )
     print("| system | requests/s | p50 ms | p99 ms | mean batch size | throughput on/off |")
     print("|---|---:|---:|---:|---:|---:|")
     for row in rows:

@@ -54,13 +54,18 @@ def test_calls_are_merged_up_to_the_batch_size_and_split_back():
         batcher.retire()
 
 
-def test_calls_of_other_shapes_are_not_merged():
+def test_calls_of_other_shapes_or_text_lengths_are_not_merged():
     sizes = []
-    batcher = Batcher(_doubled, BatchingOptions(max_batch_size=4, batch_timeout_micros=100_000), sizes.append)
+    batcher = Batcher(_doubled, BatchingOptions(max_batch_size=4, batch_timeout_micros=2_000_000), sizes.append)
     try:
         inputs = [np.ones((1, 2)), np.ones((1, 3)), np.ones((1, 2)), np.ones((1, 3))]
         results = _concurrently(lambda x: batcher({"x": x}), inputs)
         assert [result["doubled"].shape for result in results] == [x.shape for x in inputs]
+        assert sorted(sizes) == [2, 2]
+        texts = [np.array([b"a" * length], dtype=object) for length in (5, 100, 6, 120)]  # lengths 4-7, 64-127
+        results = _concurrently(lambda x: batcher({"x": x}), texts)
+        assert [result["doubled"].tolist() for result in results] == [(x * 2).tolist() for x in texts]
+        assert sorted(sizes[2:]) == [2, 2]
     finally:
         batcher.retire()
 
@@ -95,7 +100,7 @@ def test_a_retired_batcher_finishes_its_queue_then_runs_calls_alone():
     batcher = Batcher(_doubled, BatchingOptions(max_batch_size=4, batch_timeout_micros=60_000_000), sizes.append)
     with futures.ThreadPoolExecutor(1) as pool:
         queued = pool.submit(batcher, {"x": np.array([1])})
-        while not sizes and batcher._open is None:  # Queued, waiting for a batch that will not fill for a minute.
+        while not sizes and not batcher._open:  # Queued, waiting for a batch that will not fill for a minute.
             threading.Event().wait(0.01)
         batcher.retire()
         assert queued.result()["doubled"].tolist() == [2]
@@ -143,15 +148,13 @@ def test_concurrent_requests_share_a_model_call_and_get_their_own_answers(server
 def test_a_request_the_model_rejects_does_not_fail_its_batch_mates(server):
     """Validation cannot know that a string is not a tf.Example; the model's ParseExample op does."""
 
-    def example(text: str) -> dict:
-        serialized = tf.train.Example(
-            features=tf.train.Features(
-                feature={"text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))}
-            )
-        ).SerializeToString()
-        return {"b64": base64.b64encode(serialized).decode()}
+    def example(text: str) -> bytes:
+        feature = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))
+        return tf.train.Example(features=tf.train.Features(feature={"text": feature})).SerializeToString()
 
-    instances = [example(text) for text in TEXTS[:-1]] + [{"b64": base64.b64encode(b"not an example").decode()}]
+    serialized = [example(text) for text in TEXTS[:-1]]
+    serialized.append(b"not an example".ljust(len(serialized[0]), b"!"))  # As long: it may share their batch.
+    instances = [{"b64": base64.b64encode(value).decode()} for value in serialized]
     with httpx.Client(base_url=f"http://127.0.0.1:{server.rest_port}", timeout=60) as client:
         before = _batch_sizes(client, "serving_tf_example")  # Empty: no call of that signature yet.
         responses = _concurrently(

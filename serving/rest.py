@@ -7,7 +7,6 @@ metrics at TF Serving's path, and the liveness and readiness probes (`/healthz`,
 
 import asyncio
 import base64
-import binascii
 import json
 import logging
 import re
@@ -53,10 +52,6 @@ _HTTP_STATUS = {
 }
 
 
-class SlowBodyError(ServingError):
-    """The body did not arrive in time: answered with 408, and the connection is closed."""
-
-
 def create_app(
     manager: VersionManager, max_body_bytes: int, body_timeout: float, draining: threading.Event
 ) -> Starlette:
@@ -72,16 +67,19 @@ def create_app(
         call = Call("rest")
         try:
             body = await _read_body(request, max_body_bytes, body_timeout) if request.method == "POST" else b""
+        except ServingError as error:  # Too large (400) or too slow (408): the rest of it is not worth reading.
+            manager.metrics.finish(call, error.code)
+            slow = error.code == grpc.StatusCode.DEADLINE_EXCEEDED
+            response = respond(408 if slow else 400, {"error": error.message})
+            response.headers["connection"] = "close"
+            return response
+        try:
             payload = await run_in_threadpool(_dispatch, manager, request.method, request.scope["path"], body, call)
             manager.metrics.finish(call, grpc.StatusCode.OK)
             return respond(200, payload)
         except ServingError as error:
             manager.metrics.finish(call, error.code)
-            slow_body = isinstance(error, SlowBodyError)
-            response = respond(408 if slow_body else _HTTP_STATUS.get(error.code, 500), {"error": error.message})
-            if slow_body:
-                response.headers["connection"] = "close"  # The rest of that body is not worth waiting for.
-            return response
+            return respond(_HTTP_STATUS.get(error.code, 500), {"error": error.message})
         except Exception as error:  # A bug must cost one request, not the server.
             logger.exception("Unexpected error on %s %s", request.method, request.scope["path"])
             manager.metrics.finish(call, grpc.StatusCode.INTERNAL)
@@ -137,7 +135,7 @@ async def _read_body(request: Request, max_bytes: int, timeout: float) -> bytes:
     try:
         return await asyncio.wait_for(read(), timeout)
     except asyncio.TimeoutError:
-        raise SlowBodyError(
+        raise ServingError(
             grpc.StatusCode.DEADLINE_EXCEEDED, f"Request body not received within {timeout:g} s"
         ) from None
 
@@ -298,7 +296,7 @@ def _leaf(name: str, value, dtype: tf.DType):
         if _is_b64(value) and isinstance(value["b64"], str):
             try:
                 return base64.b64decode(value["b64"], validate=True)
-            except binascii.Error:
+            except ValueError:  # binascii.Error, or a non-ASCII character
                 raise invalid(f"input {name}: 'b64' value is not valid base64") from None
     elif dtype == tf.bool:
         if isinstance(value, bool):

@@ -125,6 +125,7 @@ def _ids(word_ids):
         (f"{MODEL_URL}:predict", {"instances": TEXTS, "inputs": TEXTS}, 400, "either 'instances'"),
         (f"{MODEL_URL}:predict", {"signature_name": "serving_default"}, 400, "either 'instances'"),
         (f"{MODEL_URL}:predict", {"instances": [{"b64": "not base64!"}]}, 400, "not valid base64"),
+        (f"{MODEL_URL}:classify", {"examples": [{"text": {"b64": "é"}}]}, 400, "not valid base64"),
         (
             f"{MODEL_URL}:predict",
             b'{"instances": ["' + b"x" * 70_000 + b'"]}',
