@@ -227,6 +227,13 @@ def _label_list(value: str) -> tuple[str, ...]:
     return tuple(label.strip() for label in value.split(","))
 
 
+def _shell_words(value: str) -> tuple[str, ...]:
+    try:
+        return tuple(shlex.split(value))
+    except ValueError as error:  # An unclosed quote.
+        raise argparse.ArgumentTypeError(f"{value!r}: {error}") from None
+
+
 def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     """The PipelineConfig options that `run` and `compile` share; each dest is a PipelineConfig field."""
     data = parser.add_argument_group("data")
@@ -318,7 +325,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--beam-args",
         dest="beam_pipeline_args",
-        type=lambda v: tuple(shlex.split(v)),
+        type=_shell_words,
         metavar='"--runner=... ..."',
         help="Beam pipeline options of the data-processing steps, one quoted string given with "
         "'=' (default: --runner=FnApiRunner); see README 'Scheduling and scaling out'",

@@ -33,6 +33,12 @@ OPTION_CASES = [
     ("unknown-runner", RUN + " --runner spark", 2, ["argument --runner: invalid choice: 'spark'"]),
     ("unknown-option", RUN + " --epoks 2", 2, ["unrecognized arguments: --epoks 2"]),
     ("missing-train", "run --epochs 2", 2, ["the following arguments are required: --train"]),
+    (
+        "beam-args-unclosed-quote",
+        RUN + " --beam-args='--runner=\"x'",
+        2,
+        ["argument --beam-args: '--runner=\"x': No closing"],
+    ),
     # Numeric ranges.
     ("epochs-zero", RUN + " --epochs 0", 2, ["error: --epochs 0: must be an integer ≥ 1"]),
     ("epochs-negative", RUN + " --epochs -1", 2, ["error: --epochs -1: must be an integer ≥ 1"]),
