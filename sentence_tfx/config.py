@@ -193,8 +193,32 @@ class EvaluatorSettings(_JsonFields):
     max_accuracy_drop: float
 
 
+@dataclasses.dataclass(frozen=True)
+class ReportSettings(_JsonFields):
+    """What the run report (components/report/) states about the run's set-up: data, encoder, training, gate."""
+
+    train_data: str
+    eval_data: str | None
+    seq_length: int
+    encoder_handle: str
+    mode: str
+    epochs: int | None
+    batch_size: int
+    head_learning_rate: float
+    encoder_learning_rate: float
+    max_train_steps: int | None
+    min_accuracy: float
+    max_accuracy_drop: float
+
+
 Settings = TypeVar(
-    "Settings", ExampleGenSettings, TransformSettings, EmbeddingSettings, TrainerSettings, EvaluatorSettings
+    "Settings",
+    ExampleGenSettings,
+    TransformSettings,
+    EmbeddingSettings,
+    TrainerSettings,
+    EvaluatorSettings,
+    ReportSettings,
 )
 
 
