@@ -21,6 +21,7 @@ from tfx.utils import io_utils, path_utils
 
 from sentence_tfx import features, schemas
 from sentence_tfx.components.data_validation import gate
+from sentence_tfx.components.example_gen import executor as example_gen_executor
 from sentence_tfx.components.report import facts, page
 from sentence_tfx.config import ReportSettings
 
@@ -69,28 +70,23 @@ def predict(model_dir: str, split: facts.Split) -> np.ndarray:
     return scores
 
 
-def training_history(model_run_dir: str) -> dict[str, dict[str, list[tuple[int, float]]]]:
-    """The Keras TensorBoard logs: {tag: {"train"|"validation": [(epoch, value), ...]}}, e.g. epoch_loss."""
+def training_log(model_run_dir: str) -> facts.TrainingLog:
     history: dict[str, dict[str, list[tuple[int, float]]]] = {}
+    steps, times = None, []
     for run in ("train", "validation"):
         for path in sorted(tf.io.gfile.glob(os.path.join(model_run_dir, run, "events.out.tfevents.*"))):
             for record in tf.data.TFRecordDataset(path).as_numpy_iterator():
                 event = tf.compat.v1.Event.FromString(record)
+                times += [event.wall_time] if run == "train" else []
                 for value in event.summary.value:
-                    number = value.simple_value if value.HasField("simple_value") else tf.make_ndarray(value.tensor)
-                    if np.ndim(number) == 0 and value.tag.startswith("epoch_"):
-                        history.setdefault(value.tag, {}).setdefault(run, []).append((event.step + 1, float(number)))
-    return history
-
-
-def training_seconds(model_run_dir: str) -> float | None:
-    """From the train log's first event (the writer's creation, at the start of fit) to its last epoch's."""
-    times = [
-        tf.compat.v1.Event.FromString(record).wall_time
-        for path in tf.io.gfile.glob(os.path.join(model_run_dir, "train", "events.out.tfevents.*"))
-        for record in tf.data.TFRecordDataset(path).as_numpy_iterator()
-    ]
-    return max(times) - min(times) if len(times) > 1 else None
+                    if value.tag.endswith("_vs_iterations"):
+                        steps = max(steps or 0, event.step)
+                    elif value.tag.startswith("epoch_") and value.metadata.plugin_data.plugin_name == "scalars":
+                        number = (
+                            float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else value.simple_value
+                        )
+                        history.setdefault(value.tag, {}).setdefault(run, []).append((event.step + 1, number))
+    return facts.TrainingLog(history, steps, max(times) - min(times) if len(times) > 1 else None)
 
 
 def _json_file(path: str):
@@ -164,8 +160,7 @@ def gather(input_dict, exec_properties) -> page.Run:
     return page.Run(
         settings=settings,
         label_names=label_names,
-        spans=_string_property(examples, "spans")
-        or str(examples.get_int_custom_property("span") if examples.has_custom_property("span") else ""),
+        spans=_string_property(examples, example_gen_executor.SPANS_PROPERTY),  # Set only for span patterns.
         data=facts.data_facts(splits, label_names),
         token_counts={name: split.token_counts for name, split in splits.items()},
         schema=io_utils.SchemaReader().read(schema_path),
@@ -175,8 +170,7 @@ def gather(input_dict, exec_properties) -> page.Run:
             for check in _json_file(os.path.join(only(report).uri, gate.DRIFT_FILE)) or []
         ],
         validation_pages=[os.path.join(only("validation_report").uri, gate.STATISTICS_HTML)],
-        history=training_history(model_run.uri),
-        training_seconds=training_seconds(model_run.uri),
+        training=training_log(model_run.uri),
         training_report=_json_file(os.path.join(model_run.uri, TRAINING_REPORT_FILE)) or {},
         metrics=tfma_metrics(evaluation.uri, label_names),
         validation_failures=validation_failures(evaluation.uri),

@@ -150,3 +150,12 @@ def prediction_facts(
             Mistake(texts[i], label_names[labels[i]], label_names[predicted[i]], float(top[i])) for i in mistakes
         ],
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingLog:
+    """What Keras's TensorBoard callback recorded: per-epoch scalars, optimizer steps, the time fit took."""
+
+    history: dict[str, dict[str, list[tuple[int, float]]]]  # {tag: {"train"|"validation": [(epoch, value)]}}
+    steps: int | None  # The optimizer's iterations at the last validation (its `*_vs_iterations` scalars).
+    seconds: float | None  # From the train log's creation (the start of fit) to its last event.

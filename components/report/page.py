@@ -4,7 +4,7 @@ attached to a ticket."""
 
 import dataclasses
 import html
-import math
+import re
 
 import numpy as np
 from tensorflow_data_validation.utils import display_util
@@ -39,8 +39,7 @@ class Run:
     schema: schema_pb2.Schema
     drift: list[dict]  # The gates' drift checks (data_validation/gate.py's drift.json).
     validation_pages: list[str]
-    history: dict[str, dict[str, list[tuple[int, float]]]]  # TensorBoard: tag → train/validation → (epoch, value).
-    training_seconds: float | None
+    training: facts.TrainingLog
     training_report: dict
     metrics: dict[str, dict[str, float]]  # TFMA: candidate / baseline / difference → metric → value.
     validation_failures: list[str]
@@ -56,15 +55,18 @@ def _e(value) -> str:
     return html.escape(str(value))
 
 
-def _table(header: list[str], rows: list[list], numeric_from: int = 1) -> str:
-    """A table; columns from `numeric_from` on are right-aligned."""
+_NUMBER = re.compile(r"[-+]?(\d[\d,]*(\.\d*)?|nan)%?")
+
+
+def _cell(value) -> str:
+    """A table cell; numbers (and numbers written as text) right-aligned."""
+    number = isinstance(value, int | float | np.number) or bool(_NUMBER.fullmatch(str(value)))
+    return f"<td{' class=num' if number else ''}>{_e(value)}</td>"
+
+
+def _table(header: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td{' class=num' if i >= numeric_from else ''}>{_e(cell)}</td>" for i, cell in enumerate(row))
-        + "</tr>"
-        for row in rows
-    )
+    body = "".join("<tr>" + "".join(_cell(cell) for cell in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -143,7 +145,7 @@ def _validation(run: Run) -> str:
             )
         else:
             checks.append([check["feature"], "", "", "", "not compared", check["why"]])
-    drift = _table(["feature", "measure", "value", "threshold", "verdict", "change / why"], checks, numeric_from=2)
+    drift = _table(["feature", "measure", "value", "threshold", "verdict", "change / why"], checks)
     features, domains = display_util.get_schema_dataframe(run.schema)
     pages = "".join(f"<li><a href='file://{_e(p)}'>{_e(p)}</a></li>" for p in run.validation_pages)
     return (
@@ -160,10 +162,8 @@ def _validation(run: Run) -> str:
 
 def _training(run: Run) -> str:
     s = run.settings
-    epochs = max((len(points) for runs in run.history.values() for points in runs.values()), default=0)
-    train_rows = run.data.rows.get("train", 0)
-    steps_per_epoch = math.ceil(train_rows / s.batch_size)
-    steps = epochs * steps_per_epoch if not s.max_train_steps else min(epochs * steps_per_epoch, s.max_train_steps)
+    log = run.training
+    epochs = max((len(points) for runs in log.history.values() for points in runs.values()), default=0)
     rows = [
         [
             "mode",
@@ -177,10 +177,10 @@ def _training(run: Run) -> str:
         ["encoder", s.encoder_handle],
         ["epochs run", epochs],
         ["batch size", s.batch_size],
-        ["optimizer steps", f"{steps} ({steps_per_epoch} per epoch{', capped' if s.max_train_steps else ''})"],
+        ["optimizer steps", log.steps if log.steps is not None else "not recorded"],
         ["head learning rate", f"{s.head_learning_rate:g}"],
         ["encoder learning rate", f"{s.encoder_learning_rate:g}" if s.mode != "frozen" else "— (frozen)"],
-        ["wall time of training", f"{run.training_seconds:.1f} s" if run.training_seconds else "not recorded"],
+        ["wall time of training (fit)", f"{log.seconds:.1f} s" if log.seconds else "not recorded"],
         *([key, value] for key, value in run.training_report.items() if not isinstance(value, dict | list)),
     ]
     figures = "".join(
@@ -190,11 +190,12 @@ def _training(run: Run) -> str:
                 tag.removeprefix("epoch_").replace("_", " ").capitalize() + " per epoch",
                 tag.removeprefix("epoch_"),
             ),
-            f"{tag} for the train split (as seen during each epoch) and the eval split (after it).",
+            "Per epoch: train is the mean over the epoch's batches"
+            + (", validation the eval split's after the epoch." if "validation" in runs else "."),
         )
-        for tag, runs in sorted(run.history.items())
+        for tag, runs in sorted(log.history.items())
     )
-    return _table(["setting", "value"], rows, numeric_from=2) + (
+    return _table(["setting", "value"], rows) + (
         f"<div class=charts>{figures}</div>" if figures else "<p>No training curves were logged.</p>"
     )
 
@@ -242,7 +243,6 @@ def _evaluation(run: Run) -> str:
         _table(
             ["score", "true label", "predicted", "text"],
             [[f"{m.score:.3f}", m.label, m.predicted, m.text] for m in p.confident_mistakes],
-            numeric_from=0,
         )
         if p.confident_mistakes
         else "<p>No mistakes on the eval split.</p>"
@@ -308,7 +308,6 @@ def _model_card(run: Run) -> str:
                 ["path", run.model_dir],
                 ["pushed version", run.pushed_to or "not pushed"],
             ],
-            numeric_from=2,
         )
         + "<h3>Model parameters</h3>"
         + _table(
@@ -327,10 +326,9 @@ def _model_card(run: Run) -> str:
                     f"{sum(n for k, n in data.rows.items() if k != 'train')} rows",
                 ],
             ],
-            numeric_from=2,
         )
         + "<h4>Encoder provenance</h4>"
-        + _table(["field", "value"], provenance, numeric_from=2)
+        + _table(["field", "value"], provenance)
         + "<h3>Quantitative analysis</h3>"
         + _table(
             ["metric", "value", "slice"],
@@ -367,7 +365,6 @@ def _model_card(run: Run) -> str:
                     "over; check the per-label scores above for the groups the model will meet.",
                 ],
             ],
-            numeric_from=2,
         )
     )
 
