@@ -129,10 +129,13 @@ def curves(epochs: Mapping[str, Sequence[tuple[int, float]]], title: str, ylabel
 def heat_map(matrix: np.ndarray, labels: Sequence[str], title: str) -> str:
     """Counts [actual, predicted] with each cell's number written in it."""
     size = min(max(2.6, 0.45 * len(labels) + 1.6), 7)
-    figure, axes = _figure((size + 0.8, size))
+    figure, axes = _figure((size, size))
     with matplotlib.rc_context({**_STYLE, "axes.grid": False}):
-        image = axes.imshow(matrix, cmap="Blues")
-        figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
+        # Vector cells, each with its count written in it: no colour bar (matplotlib rasterizes it to a PNG, as imshow
+        # would the cells). Row 0 at the top, as in the tables.
+        axes.pcolormesh(np.arange(len(labels) + 1) - 0.5, np.arange(len(labels) + 1) - 0.5, matrix, cmap="Blues")
+        axes.invert_yaxis()
+        axes.set_aspect("equal")
         ticks = range(len(labels))
         axes.set_xticks(ticks, labels, rotation=45 if len(labels) > 4 else 0)
         axes.set_yticks(ticks, labels)
