@@ -150,13 +150,19 @@ def gather(input_dict, exec_properties) -> page.Run:
     )
     schema_path = schemas.schema_file(schema_artifact.uri)
     label_names = tuple(schemas.read_label_names(schema_path))
+    started = time.monotonic()
     splits = {
         split: read_split(transformed, split) for split in artifact_utils.decode_split_names(transformed.split_names)
     }
     eval_split = splits["eval"]
-    started = time.monotonic()
+    read = time.monotonic()
     scores = predict(path_utils.serving_model_path(model.uri), eval_split)
-    log.info("report: %d eval texts scored in %.1f s", len(scores), time.monotonic() - started)
+    log.info(
+        "report: examples read in %.1f s, %d eval texts scored in %.1f s",
+        read - started,
+        len(scores),
+        time.monotonic() - read,
+    )
     return page.Run(
         settings=settings,
         label_names=label_names,
