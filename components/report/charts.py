@@ -57,9 +57,11 @@ def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float]
             bars = axes.bar(positions + (index - (len(series) - 1) / 2) * width, values, width, label=name)
             axes.bar_label(bars, fmt="%g", fontsize=7)
         axes.set_xticks(positions, [str(c) for c in categories], rotation=30 if len(categories) > 6 else 0)
+        axes.margins(y=0.12)  # Room for the bars' numbers.
         axes.set_ylabel(ylabel)
         axes.set_title(title)
-        axes.legend(frameon=False)
+        if len(series) > 1:
+            axes.legend(frameon=False)
     return _svg(figure, title)
 
 
@@ -93,7 +95,7 @@ def histogram(
         axes.set_xlabel(xlabel)
         axes.set_ylabel("% of rows")
         axes.set_title(title)
-        axes.legend(frameon=False, loc="upper center")
+        axes.legend(frameon=False, loc="best")
     return _svg(figure, title)
 
 

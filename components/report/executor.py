@@ -151,9 +151,8 @@ def gather(input_dict, exec_properties) -> page.Run:
     schema_path = schemas.schema_file(schema_artifact.uri)
     label_names = tuple(schemas.read_label_names(schema_path))
     started = time.monotonic()
-    splits = {
-        split: read_split(transformed, split) for split in artifact_utils.decode_split_names(transformed.split_names)
-    }
+    names = artifact_utils.decode_split_names(transformed.split_names)
+    splits = {split: read_split(transformed, split) for split in sorted(names, key=lambda name: name != "train")}
     eval_split = splits["eval"]
     read = time.monotonic()
     scores = predict(path_utils.serving_model_path(model.uri), eval_split)

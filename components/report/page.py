@@ -313,7 +313,11 @@ def _model_card(run: Run) -> str:
         + _table(
             ["field", "value"],
             [
-                ["architecture", f"{s.encoder_handle} → mean-pooled sentence embedding → dense head ({s.mode})"],
+                [
+                    "architecture",
+                    f"{s.encoder_handle} → {'+'.join(encoder.get('pooling_modes', []))} pooling → sentence embedding "
+                    f"→ dense head ({s.mode})",
+                ],
                 ["input format", f"raw UTF-8 text (serving_default: text), cut at {s.seq_length} tokens"],
                 ["output format", "scores per label, the label names, the top label"],
                 [
