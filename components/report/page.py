@@ -292,6 +292,7 @@ def _model_card(run: Run) -> str:
         ),
         ["converter parity", PARITY if DEFAULT_ENCODER_SOURCE in source else "not measured for this encoder"],
     ]
+    pooling = "+".join(encoder.get("pooling_modes", [])) + " pooling" if "pooling_modes" in encoder else "pooled_output"
     candidate = run.metrics.get("candidate", {})
     accuracy = candidate.get("sparse_categorical_accuracy", run.predictions.accuracy)
     truncated = data.truncated_share.get("train", 0.0)
@@ -315,8 +316,7 @@ def _model_card(run: Run) -> str:
             [
                 [
                     "architecture",
-                    f"{s.encoder_handle} → {'+'.join(encoder.get('pooling_modes', []))} pooling → sentence embedding "
-                    f"→ dense head ({s.mode})",
+                    f"{s.encoder_handle} → {pooling} → dense head ({s.mode})",
                 ],
                 ["input format", f"raw UTF-8 text (serving_default: text), cut at {s.seq_length} tokens"],
                 ["output format", "scores per label, the label names, the top label"],
