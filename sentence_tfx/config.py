@@ -199,14 +199,12 @@ class ReportSettings(_JsonFields):
 
     train_data: str
     eval_data: str | None
-    seq_length: int
     encoder_handle: str
-    mode: str
-    epochs: int | None
+    seq_length: int
+    mode: str  # Epochs and steps are read from the Trainer's logs: what ran, not what was asked.
     batch_size: int
     head_learning_rate: float
     encoder_learning_rate: float
-    max_train_steps: int | None
     min_accuracy: float
     max_accuracy_drop: float
 
