@@ -147,7 +147,10 @@ def _validation(run: Run) -> str:
             checks.append([check["feature"], "", "", "", "not compared", check["why"]])
     drift = _table(["feature", "measure", "value", "threshold", "verdict", "change / why"], checks)
     features, domains = display_util.get_schema_dataframe(run.schema)
-    pages = "".join(f"<li><a href='file://{_e(p)}'>{_e(p)}</a></li>" for p in run.validation_pages)
+    pages = "".join(
+        f"<li>{_e(p)}</li>" if "://" in p else f"<li><a href='file://{_e(p)}'>{_e(p)}</a></li>"
+        for p in run.validation_pages
+    )
     return (
         "<p class=good>Anomalies: none. Every split matched the schema (the validation gate stops a run before "
         "Transform otherwise).</p>"
