@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from sentence_tfx.components.data_validation import gate
 from sentence_tfx.components.report import page
 from sentence_tfx.pipeline import results
 
@@ -28,7 +29,10 @@ def test_report_of_a_real_run_renders_every_section_with_the_runs_numbers(frozen
     every_chart = [chart for section in sections.values() for chart in section["charts"]]
     assert all(chart["width"] > 200 and chart["height"] > 150 and chart["drawn"] > 20 for chart in every_chart)
 
-    data, evaluation, card = (sections[key]["text"] for key in ("data", "evaluation", "model-card"))
+    data, validation, evaluation, card = (
+        sections[key]["text"] for key in ("data", "validation", "evaluation", "model-card")
+    )
+    assert validation.count(gate.FIRST_RUN) == 2  # Both drift checks, label and token length: nothing to compare.
     assert "train\t96\t" in data and "eval\t48\t" in data  # The fixture's rows (96 train, 48 eval).
     for name, value in summary.metrics.items():  # A table row's cells are tab-separated in innerText.
         assert f"{name}\t{value:.0f}" in evaluation if name == "example_count" else f"{name}\t{value:.4f}" in evaluation
