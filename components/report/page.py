@@ -194,7 +194,7 @@ def _training(run: Run) -> str:
                 tag.removeprefix("epoch_"),
             ),
             "Per epoch: train is the mean over the epoch's batches"
-            + (", validation the eval split's after the epoch." if "validation" in runs else "."),
+            + (", validation is Keras's validation data after the epoch." if "validation" in runs else "."),
         )
         for tag, runs in sorted(log.history.items())
     )
