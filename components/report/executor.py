@@ -24,12 +24,12 @@ from sentence_tfx.components.data_validation import gate
 from sentence_tfx.components.example_gen import executor as example_gen_executor
 from sentence_tfx.components.report import facts, page
 from sentence_tfx.config import ReportSettings
+from sentence_tfx.encoder import export
 
 log = logging.getLogger(__name__)
 SETTINGS_KEY = "settings"
 REPORT_FILE = "report.html"
 TRAINING_REPORT_FILE = "training_report.json"  # Written beside the TensorBoard logs by Trainers that keep one.
-ENCODER_INFO_FILE = "export_info.json"  # encoder/export.py's INFO_FILE, beside an exported encoder.
 PREDICT_BATCH = 128  # Eval texts per model call, shortest first (the model trims padding per batch).
 _COLUMNS = {
     features.TEXT: tf.io.FixedLenFeature([], tf.string),
@@ -133,9 +133,7 @@ def _string_property(artifact, name: str) -> str:
 def encoder_info(encoder_handle: str) -> dict | None:
     """export-encoder's record of the source model (export_info.json), for encoders this project converted."""
     return (
-        None
-        if "://" in encoder_handle
-        else _json_file(os.path.join(os.path.dirname(encoder_handle), ENCODER_INFO_FILE))
+        None if "://" in encoder_handle else _json_file(os.path.join(os.path.dirname(encoder_handle), export.INFO_FILE))
     )
 
 
