@@ -8,7 +8,7 @@ QUIET_PIP := { grep -v 'is ignored: it is neither a file nor a directory' || tru
 PYTEST_ARGS ?=
 AIRFLOW_VENV := .venv-airflow
 
-.PHONY: setup setup-kubeflow setup-airflow setup-mariadb lint format test test-fast demo parity-fixture bench
+.PHONY: setup setup-kubeflow setup-airflow setup-mariadb setup-chromium lint format test test-fast demo parity-fixture bench
 
 setup: $(VENV)/.installed
 
@@ -40,6 +40,10 @@ $(AIRFLOW_VENV)/.installed: requirements.lock requirements-airflow.lock setup.py
 setup-mariadb:
 	bash tests/install_mariadb.sh
 
+# Debian's chromium for the tests that open the HTML reports in a real headless browser; skipped without root.
+setup-chromium:
+	bash tests/install_chromium.sh
+
 # ruff: lint and formatting check (`make format` rewrites the files).
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -49,8 +53,9 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Everything: unit tests, whole pipelines on the tiny encoder, every runner, Airflow, MariaDB, the real MiniLM.
-test: setup setup-kubeflow setup-airflow setup-mariadb
+# Everything: unit tests, whole pipelines on the tiny encoder, every runner, Airflow, MariaDB, the real MiniLM,
+# the reports in headless Chromium.
+test: setup setup-kubeflow setup-airflow setup-mariadb setup-chromium
 	$(VENV)/bin/python -m pytest --durations=30 $(PYTEST_ARGS)
 
 # Day-to-day: no whole-pipeline runs, no Airflow, MariaDB or MiniLM (a few minutes).

@@ -139,6 +139,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"pushed:  {_push_line(summary.push)}")
     print(f"reused from earlier runs (TFX cache): {', '.join(summary.reused_steps) or 'nothing'}")
     print(f"data validation report: {summary.validation_report}")
+    print(f"run report:             {results.run_report(config)}")
     if summary.bad_rows or config.bad_rows == "skip":
         print(f"bad rows quarantined:   {summary.bad_rows} in {summary.quarantine_dir}")
         for line in summary.first_bad_rows:

@@ -25,6 +25,7 @@ EXECUTORS = {  # component id → executor class each container runs
     "Evaluator": "sentence_tfx.components.evaluator.component.Executor",
     "ServingCheck": "sentence_tfx.components.serving_check.executor.Executor",
     "Pusher": "sentence_tfx.components.pusher.executor.Executor",
+    "RunReport": "sentence_tfx.components.report.executor.Executor",
 }
 
 

@@ -3,7 +3,7 @@
 ExampleGen → StatisticsGen → CuratedSchemaGen (the label names) → ExampleValidator → ValidationGate (+ label drift)
 → Transform
 → TokenLengthDriftGate → [EmbeddingGen, frozen mode] → Trainer → Evaluator (baseline: the latest pushed model)
-→ ServingCheck (the model server loads it and answers its warm-up requests) → Pusher.
+→ ServingCheck (the model server loads it and answers its warm-up requests) → Pusher → RunReport (report.html).
 Drift is measured against the statistics of the last run whose data passed validation (resolved from ML Metadata).
 Defining it reads no data.
 """
@@ -22,6 +22,7 @@ from sentence_tfx.encoder import export
 from sentence_tfx.components.evaluator.component import create_evaluator
 from sentence_tfx.components.example_gen.component import create_example_gen
 from sentence_tfx.components.pusher.component import create_pusher
+from sentence_tfx.components.report.component import RunReport
 from sentence_tfx.components.serving_check.component import ServingCheck
 from sentence_tfx.components.trainer.component import create_trainer
 from sentence_tfx.components.transform.component import create_transform
@@ -31,6 +32,7 @@ from sentence_tfx.config import (
     EvaluatorSettings,
     ExampleGenSettings,
     PipelineConfig,
+    ReportSettings,
     TrainerSettings,
     TransformSettings,
 )
@@ -124,6 +126,20 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         evaluator.outputs["blessing"],
         infra_blessing=serving_check.outputs["blessing"],
     )
+    run_report = RunReport(
+        config.settings(ReportSettings),
+        examples=examples,
+        schema=schema_gen.outputs["schema"],
+        validation_report=validation_gate.outputs["report"],
+        token_length_report=token_length_gate.outputs["report"],
+        transformed_examples=transform.outputs["transformed_examples"],
+        model=trainer.outputs["model"],
+        model_run=trainer.outputs["model_run"],
+        evaluation=evaluator.outputs["evaluation"],
+        blessing=evaluator.outputs["blessing"],
+        infra_blessing=serving_check.outputs["blessing"],
+        pushed_model=pusher.outputs["pushed_model"],
+    )
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
@@ -142,6 +158,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
             evaluator,
             serving_check,
             pusher,
+            run_report,
         ],
         metadata_connection_config=metadata.connection_config(config),
         enable_cache=config.enable_cache,

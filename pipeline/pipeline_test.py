@@ -38,6 +38,7 @@ EXPECTED_OUTPUTS = {
     "Evaluator": ["evaluation", "blessing"],
     "ServingCheck": ["blessing"],
     "Pusher": ["pushed_model"],
+    "RunReport": ["report"],
 }
 
 

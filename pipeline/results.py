@@ -12,6 +12,8 @@ from ml_metadata.proto import metadata_store_pb2
 from sentence_tfx import features, schemas
 from sentence_tfx.components.example_gen import quarantine
 from sentence_tfx.components.example_gen.component import EXAMPLE_GEN_ID
+from sentence_tfx.components.report import component as report_component
+from sentence_tfx.components.report import executor as report_executor
 from sentence_tfx.pipeline import metadata
 from sentence_tfx.config import PipelineConfig
 
@@ -161,3 +163,9 @@ def summarize_run(config: PipelineConfig) -> RunSummary:
         quarantine_dir=example_gen[quarantine.QUARANTINE_KEY][0].uri,
         first_bad_rows=[line for summary in quarantined for line in summary.first_bad_rows],
     )
+
+
+def run_report(config: PipelineConfig) -> str:
+    """The run's report.html (components/report/)."""
+    _, outputs = latest_outputs(open_store(config), config.pipeline_name, report_component.RunReport.__name__)
+    return os.path.join(outputs[report_component.REPORT_KEY][0].uri, report_executor.REPORT_FILE)

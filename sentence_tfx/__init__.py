@@ -11,9 +11,9 @@ the packages that use Keras; this package itself sets nothing, so the model serv
 
 
 def __getattr__(name):
-    """sentence_tfx.ValidationReport (and QuarantinedRows), imported on first use: Kubeflow V2 containers resolve a
-    custom artifact type from its TYPE_NAME "sentence_tfx.ValidationReport"; a lazy import keeps `import sentence_tfx`
-    free of TensorFlow."""
+    """sentence_tfx.ValidationReport (and QuarantinedRows, RunReportPage), imported on first use: Kubeflow V2
+    containers resolve a custom artifact type from its TYPE_NAME "sentence_tfx.ValidationReport"; a lazy import keeps
+    `import sentence_tfx` free of TensorFlow."""
     if name == "ValidationReport":
         from sentence_tfx.components.data_validation.gate import ValidationReport
 
@@ -22,4 +22,8 @@ def __getattr__(name):
         from sentence_tfx.components.example_gen.quarantine import QuarantinedRows
 
         return QuarantinedRows
+    if name == "RunReportPage":
+        from sentence_tfx.components.report.component import RunReportPage
+
+        return RunReportPage
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -193,8 +193,30 @@ class EvaluatorSettings(_JsonFields):
     max_accuracy_drop: float
 
 
+@dataclasses.dataclass(frozen=True)
+class ReportSettings(_JsonFields):
+    """What the run report (components/report/) states about the run's set-up: data, encoder, training, gate."""
+
+    train_data: str
+    eval_data: str | None
+    encoder_handle: str
+    seq_length: int
+    mode: str  # Epochs and steps are read from the Trainer's logs: what ran, not what was asked.
+    batch_size: int
+    head_learning_rate: float
+    encoder_learning_rate: float
+    min_accuracy: float
+    max_accuracy_drop: float
+
+
 Settings = TypeVar(
-    "Settings", ExampleGenSettings, TransformSettings, EmbeddingSettings, TrainerSettings, EvaluatorSettings
+    "Settings",
+    ExampleGenSettings,
+    TransformSettings,
+    EmbeddingSettings,
+    TrainerSettings,
+    EvaluatorSettings,
+    ReportSettings,
 )
 
 

@@ -9,6 +9,7 @@ TokenLengthDriftGate does the same after Transform for the token lengths, before
 
 import dataclasses
 import html
+import json
 import logging
 import os
 import posixpath
@@ -27,12 +28,16 @@ from tfx.utils import io_utils
 
 from sentence_tfx import features, schemas
 from sentence_tfx.components.data_validation import drift
+from sentence_tfx.components.report import charts
 
 log = logging.getLogger(__name__)
 
 STATISTICS_HTML = "statistics.html"
 ANOMALIES_HTML = "anomalies.html"
+DRIFT_FILE = "drift.json"  # The drift checks of a gate, drifted or not, for the run report.
+MAX_CHARTED_VALUES = 50  # A string feature with more distinct values gets no bar chart and no top values.
 DATASET = "(dataset)"  # the feature column of anomalies about a whole split, not one feature
+FIRST_RUN = "no earlier run's data passed validation (the first run)"
 _MAX_LISTED_VALUES = 10
 _AnomalyInfo = anomalies_pb2.AnomalyInfo
 
@@ -120,6 +125,13 @@ def drift_problem(split: str, found: drift.Drift, option: str) -> Problem:
     )
 
 
+def drift_check(feature: str, found: drift.Drift | None, why_not: str = "") -> dict:
+    """One drift comparison as the run report reads it: the measure and value, or why there was none."""
+    if found is None:
+        return {"feature": feature, "compared": False, "why": why_not or "TFDV had no statistics to compare"}
+    return {"compared": True, **dataclasses.asdict(found)}
+
+
 def _split_problems(split, anomalies, statistics, schema) -> Iterator[Problem]:
     features = {_name(f): f for f in statistics.features}
     infos = sorted(anomalies.anomaly_info.items())
@@ -186,8 +198,7 @@ def write_report(
     paths. Without a schema the anomalies page has no "Expected" section."""
     tf.io.gfile.makedirs(out_dir)
     stats_sections = "".join(
-        f"<h2>{html.escape(split)}</h2>{_feature_table(stats)}"
-        + display_util.get_statistics_html(_as_list(stats), lhs_name=split)
+        f"<h2>{html.escape(split)}</h2>{_feature_table(stats)}<div>{_feature_charts(stats, split)}</div>"
         for split, stats in statistics.items()
     )
     verdict = (
@@ -210,8 +221,8 @@ def write_report(
     pages = {
         STATISTICS_HTML: _page(
             "Statistics",
-            "<p>Per split: a summary table, then the Facets view (it loads its scripts from the web).</p>"
-            + stats_sections,
+            "<p>Per split: a summary table, then a chart of each feature's values (drawn into the page: it needs "
+            "no network and no JavaScript).</p>" + stats_sections,
         ),
         ANOMALIES_HTML: _page("Anomalies", verdict + problems_table + expected),
     }
@@ -221,16 +232,52 @@ def write_report(
     return os.path.join(out_dir, STATISTICS_HTML), os.path.join(out_dir, ANOMALIES_HTML)
 
 
-def _as_list(stats: statistics_pb2.DatasetFeatureStatistics) -> statistics_pb2.DatasetFeatureStatisticsList:
-    return statistics_pb2.DatasetFeatureStatisticsList(datasets=[stats])
+def _categorical(feature: statistics_pb2.FeatureNameStatistics) -> bool:
+    """A string feature of few values, like the label; never the text, however few texts there are."""
+    return (
+        feature.HasField("string_stats")
+        and _name(feature) != features.TEXT
+        and feature.string_stats.unique <= MAX_CHARTED_VALUES
+    )
+
+
+def _feature_charts(stats: statistics_pb2.DatasetFeatureStatistics, split: str) -> str:
+    """Bars of a categorical feature's values (the label), the histogram of a numeric one (token counts)."""
+    svgs = []
+    for feature in stats.features:
+        name = _name(feature)
+        if name in features.TOKEN_FEATURES:
+            continue  # Token ids, mask and type ids: their histograms say nothing about the data.
+        if _categorical(feature):
+            buckets = feature.string_stats.rank_histogram.buckets
+            svgs.append(
+                charts.grouped_bars(
+                    [b.label for b in buckets], {split: [b.sample_count for b in buckets]}, name, "examples"
+                )
+            )
+        elif feature.HasField("num_stats") and feature.num_stats.histograms:
+            histogram = next(
+                (h for h in feature.num_stats.histograms if h.type == statistics_pb2.Histogram.STANDARD),
+                feature.num_stats.histograms[0],
+            )
+            svgs.append(
+                charts.bucket_bars(
+                    [(b.low_value, b.high_value) for b in histogram.buckets],
+                    [b.sample_count for b in histogram.buckets],
+                    name,
+                    name,
+                )
+            )
+    return "".join(svgs)
 
 
 def _feature_table(stats: statistics_pb2.DatasetFeatureStatistics) -> str:
-    """A plain table that reads without network access, unlike Facets."""
+    """A plain table; the top values only of categorical features (a text column's are noise)."""
     rows = []
     for feature in stats.features:
         common = _common(feature)
-        top = ", ".join(f"{v.value!r} ({int(v.frequency)})" for v in feature.string_stats.top_values[:5])
+        shown = feature.string_stats.top_values[:5] if _categorical(feature) else []
+        top = ", ".join(f"{v.value!r} ({int(v.frequency)})" for v in shown)
         rows.append(
             {
                 "feature": _name(feature),
@@ -238,6 +285,7 @@ def _feature_table(stats: statistics_pb2.DatasetFeatureStatistics) -> str:
                 "examples without it": common.num_missing,
                 "values per example": f"{common.min_num_values}–{common.max_num_values}",
                 "distinct values": feature.string_stats.unique,
+                "average length": f"{feature.string_stats.avg_length:.1f}" if feature.HasField("string_stats") else "",
                 "top values": top,
             }
         )
@@ -263,10 +311,13 @@ def _rejected_dir(report_uri: str) -> str:
     return posixpath.join(posixpath.dirname(output_dir), "rejected", execution_id)
 
 
-def _stop_or_pass(problems, statistics, schema, report_uri: str, next_step: str) -> None:
-    """Writes the report; raises AnomaliesFoundError if there are problems, so the run stops before next_step."""
+def _stop_or_pass(problems, statistics, schema, report_uri: str, next_step: str, drift_checks: list[dict]) -> None:
+    """Writes the report (and the drift checks); raises AnomaliesFoundError if there are problems, so the run stops
+    before next_step."""
     out_dir = _rejected_dir(report_uri) if problems else report_uri
     stats_html, anomalies_html = write_report(out_dir, statistics, problems, schema, next_step)
+    with tf.io.gfile.GFile(os.path.join(out_dir, DRIFT_FILE), "w") as out:
+        out.write(json.dumps(drift_checks))
     log.info("Data validation report: %s and %s", anomalies_html, stats_html)
     if problems:
         raise AnomaliesFoundError(
@@ -300,11 +351,13 @@ def ValidationGate(
     problems += too_few_classes(stats_by_split, schema_proto)
     if previous_statistics is None:
         log.info("no accepted statistics of an earlier run: label drift not checked")
+        checks = [drift_check(features.LABEL, None, FIRST_RUN)]
     else:
         labels = drift.label_drift(stats_by_split[drift.TRAIN], previous_statistics, max_label_drift)
+        checks = [drift_check(features.LABEL, labels)]
         if labels and labels.drifted:
             problems.append(drift_problem(drift.TRAIN, labels, "--max-label-drift"))
-    _stop_or_pass(problems, stats_by_split, schema_proto, report.uri, "Transform")
+    _stop_or_pass(problems, stats_by_split, schema_proto, report.uri, "Transform", checks)
 
 
 @tfx.dsl.components.component
@@ -324,12 +377,15 @@ def TokenLengthDriftGate(
     problems = []
     if previous_statistics is None:
         log.info("no accepted statistics of an earlier run: token-length drift not checked")
+        checks = [drift_check(features.TOKEN_COUNT, None, FIRST_RUN)]
     elif previous_statistics.get_string_custom_property(drift.TOKENIZATION) != tokenization:
         log.info("the tokenization changed since the last accepted run: token-length drift not checked")
+        checks = [drift_check(features.TOKEN_COUNT, None, "the tokenization changed since the last accepted run")]
     else:
         lengths = drift.token_length_drift(transformed, previous_statistics, max_token_length_drift)
+        checks = [drift_check(features.TOKEN_COUNT, lengths)]
         if lengths and lengths.drifted:
             problems.append(drift_problem(drift.TRANSFORMED, lengths, "--max-token-length-drift"))
-    _stop_or_pass(problems, {drift.TRANSFORMED: transformed}, None, report.uri, "training")
+    _stop_or_pass(problems, {drift.TRANSFORMED: transformed}, None, report.uri, "training", checks)
     train = stats_artifact_utils.load_statistics(statistics, drift.TRAIN).get_default_slice_or_die().proto()
     drift.record(accepted_statistics, train, transformed, tokenization)
