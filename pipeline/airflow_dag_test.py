@@ -88,7 +88,7 @@ def test_dag_file_runs_every_component_and_each_run_the_newest_span(airflow, tin
     config = tiny_pipeline_config(tmp_path, pipeline_name="sentence-tfx-airflow-test")
     data = tmp_path / "reviews"
     _write_span(data, 1, config.train_data, config.eval_data)
-    dag_file = dags / "sentence_tfx.py"
+    dag_file = dags / "reviews_dag.py"
     assert (
         cli.main(
             [

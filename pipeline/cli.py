@@ -151,10 +151,13 @@ def _run(args: argparse.Namespace) -> int:
     return status
 
 
+_BLESSED_BY = {"model_blessing": "the Evaluator", "infra_blessing": "the serving check"}  # The Pusher's inputs.
+
+
 def _push_line(push) -> str:
     """What the Pusher did, as results.PushReport recorded it."""
     if push.refused_by:
-        return f"nothing (not blessed by {' and '.join(push.refused_by)})"
+        return f"nothing (not blessed by {' and '.join(_BLESSED_BY[key] for key in push.refused_by)})"
     version = Path(push.destination).name
     if not push.reused:
         return f"{push.destination} (version {version}: copied, loaded and renamed into place by this run)"
@@ -172,6 +175,11 @@ def _compile(args: argparse.Namespace) -> int:
         raise InputError("--orchestrator kubeflow-v2 needs --image (every component runs in it)")
     if Path(args.out).is_dir():
         raise InputError(f"--out {args.out}: is a directory; give the file to write")
+    if args.orchestrator == "airflow" and Path(args.out).stem == "sentence_tfx":
+        raise InputError(
+            f"--out {args.out}: Airflow puts the DAG folder on sys.path, where a DAG file named sentence_tfx.py hides "
+            "the sentence_tfx package it imports; give it another name"
+        )
     logs.import_tensorflow_quietly()
     from sentence_tfx.pipeline import preflight
 

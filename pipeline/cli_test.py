@@ -73,7 +73,7 @@ def test_a_run_logs_every_component_exits_0_when_pushed_and_1_when_not_blessed(t
         [sys.executable, "-m", "sentence_tfx.pipeline.cli", *argv], capture_output=True, text=True, cwd=tmp_path
     )
     assert run.returncode == cli.EXIT_PUSHED, run.stderr
-    pushed = re.search(r"^pushed:  (\S+)$", run.stdout, re.MULTILINE)
+    pushed = re.search(r"^pushed:  (\S+) \(version \d+: copied, loaded and renamed", run.stdout, re.MULTILINE)
     assert pushed and Path(pushed[1]).parent == tmp_path / "serving", run.stdout
     config = pipeline.prepare(cli.config_from_args(cli.build_parser().parse_args(argv)))
     components = {component.id for component in pipeline.create_pipeline(config).components}
@@ -84,6 +84,6 @@ def test_a_run_logs_every_component_exits_0_when_pushed_and_1_when_not_blessed(t
     # The same run, now requiring more accuracy than the eval set allows: trained (from the cache), not blessed.
     assert cli.main([*argv, "--min-accuracy", "0.75"]) == cli.EXIT_NOT_BLESSED
     out = capsys.readouterr().out
-    assert "blessed: no" in out and "pushed:  nothing (not blessed)" in out
+    assert "blessed: no" in out and "pushed:  nothing (not blessed by the Evaluator)" in out
     assert len(list((tmp_path / "serving").iterdir())) == 1
     print(f"{len(components)} components, {len(lines)} start/finish lines")

@@ -205,6 +205,12 @@ PATH_CASES = [
         2,
         ["--out {work}/a_file.txt: is a file, not a directory"],
     ),
+    (
+        "compile-dag-file-hides-the-package",
+        "compile --orchestrator airflow --out {work}/sentence_tfx.py --train gs://b/t.csv --labels neg,pos",
+        2,
+        ["--out {work}/sentence_tfx.py: Airflow puts the DAG folder on sys.path", "give it another name"],
+    ),
     ("metadata-mysql-malformed", RUN + " --metadata-mysql tfx@db", 2, ["'tfx@db' is not USER@HOST:PORT/DATABASE"]),
 ]
 
