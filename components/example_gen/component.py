@@ -39,14 +39,17 @@ class Driver(driver.FileBasedDriver):
             base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
             raise InputDataError(f"no span to read in {base}: {error}") from None
 
-    def _prepare_output_artifacts(self, input_artifacts, output_dict, exec_properties, execution_id, *infos):
+    def _prepare_output_artifacts(
+        self, input_artifacts, output_dict, exec_properties, execution_id, pipeline_info, component_info
+    ):
+        infos = {"pipeline_info": pipeline_info, "component_info": component_info}  # TFX passes them by keyword.
         examples = super()._prepare_output_artifacts(
-            input_artifacts, output_dict, exec_properties, execution_id, *infos
+            input_artifacts, output_dict, exec_properties, execution_id, **infos
         )
         others = {key: channel for key, channel in output_dict.items() if key not in examples}
         return {
             **base_driver.BaseDriver._prepare_output_artifacts(
-                self, input_artifacts, others, exec_properties, execution_id, *infos
+                self, input_artifacts, others, exec_properties, execution_id, **infos
             ),
             **examples,
         }
