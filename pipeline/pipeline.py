@@ -131,7 +131,7 @@ def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
         examples=examples,
         schema=schema_gen.outputs["schema"],
         validation_report=validation_gate.outputs["report"],
-        token_length_report=token_length_gate.outputs["report"],
+        token_length_report=token_length_gate.outputs["length_report"],
         transformed_examples=transform.outputs["transformed_examples"],
         model=trainer.outputs["model"],
         model_run=trainer.outputs["model_run"],

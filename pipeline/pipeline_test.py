@@ -32,7 +32,7 @@ EXPECTED_OUTPUTS = {
     "ExampleValidator": ["anomalies"],
     "ValidationGate": ["report"],
     "Transform": ["transform_graph", "transformed_examples", "post_transform_stats"],
-    "TokenLengthDriftGate": ["report", "accepted_statistics"],
+    "TokenLengthDriftGate": ["length_report", "accepted_statistics"],
     "EmbeddingGen": ["embeddings"],
     "Trainer": ["model", "model_run"],
     "Evaluator": ["evaluation", "blessing"],

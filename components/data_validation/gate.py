@@ -364,7 +364,7 @@ def ValidationGate(
 def TokenLengthDriftGate(
     statistics: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleStatistics],
     transformed_statistics: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleStatistics],
-    report: tfx.dsl.components.OutputArtifact[ValidationReport],
+    length_report: tfx.dsl.components.OutputArtifact[ValidationReport],
     accepted_statistics: tfx.dsl.components.OutputArtifact[drift.AcceptedStatistics],
     max_token_length_drift: tfx.dsl.components.Parameter[float],
     tokenization: tfx.dsl.components.Parameter[str],
@@ -372,7 +372,8 @@ def TokenLengthDriftGate(
 ) -> None:
     """After Transform: stops the run if the token lengths (`transformed_statistics`, Transform's) drifted from the
     last accepted run's; otherwise records this run's statistics as accepted, the next run's baseline. Lengths are
-    compared only under the same `tokenization` (preprocessor and sequence length)."""
+    compared only under the same `tokenization` (preprocessor and sequence length). Its report is not named
+    `report` like ValidationGate's: TFX's Airflow driver names artifacts <output key>:<run id>, unique per type."""
     transformed = drift.load_transformed(transformed_statistics)
     problems = []
     if previous_statistics is None:
@@ -386,6 +387,6 @@ def TokenLengthDriftGate(
         checks = [drift_check(features.TOKEN_COUNT, lengths)]
         if lengths and lengths.drifted:
             problems.append(drift_problem(drift.TRANSFORMED, lengths, "--max-token-length-drift"))
-    _stop_or_pass(problems, {drift.TRANSFORMED: transformed}, None, report.uri, "training", checks)
+    _stop_or_pass(problems, {drift.TRANSFORMED: transformed}, None, length_report.uri, "training", checks)
     train = stats_artifact_utils.load_statistics(statistics, drift.TRAIN).get_default_slice_or_die().proto()
     drift.record(accepted_statistics, train, transformed, tokenization)
