@@ -1,7 +1,6 @@
 """What EmbeddingGen writes and the Trainer reads: per split, gzipped TFRecords of tf.Examples with `embedding`
 (float32 [dim], the frozen encoder's pooled_output), `label_xf` and the raw `text` (the Trainer's warm-up requests);
-and the encoder pass itself, shortest texts
-first so each batch is trimmed to nearly its own length."""
+and the encoder pass itself, shortest texts first so each batch is trimmed to nearly its own length."""
 
 from collections.abc import Callable
 
