@@ -151,13 +151,10 @@ def _run(args: argparse.Namespace) -> int:
     return status
 
 
-_BLESSED_BY = {"model_blessing": "the Evaluator", "infra_blessing": "the serving check"}  # The Pusher's inputs.
-
-
 def _push_line(push) -> str:
     """What the Pusher did, as results.PushReport recorded it."""
     if push.refused_by:
-        return f"nothing (not blessed by {' and '.join(_BLESSED_BY[key] for key in push.refused_by)})"
+        return f"nothing (not blessed by {' and '.join(push.refused_by)})"
     version = Path(push.destination).name
     if not push.reused:
         return f"{push.destination} (version {version}: copied, loaded and renamed into place by this run)"

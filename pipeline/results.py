@@ -50,7 +50,7 @@ class PushReport:
 
     destination: str | None  # The version folder it recorded; None when a blessing refused the push.
     reused: bool  # Taken from TFX's cache: an earlier run pushed the same model with the same blessings.
-    refused_by: tuple[str, ...]  # Its blessing inputs that did not bless the model (model_blessing, infra_blessing).
+    refused_by: tuple[str, ...]  # Who did not bless the model, in words (BLESSERS' values).
     present: bool  # destination holds a saved_model.pb now.
 
 
@@ -112,6 +112,9 @@ def reused_steps(store, pipeline_name: str, execution) -> tuple[str, ...]:
     )
 
 
+BLESSERS = {"model_blessing": "the Evaluator", "infra_blessing": "the serving check"}  # The Pusher's inputs.
+
+
 def push_report(store, pipeline_name: str) -> tuple[metadata_store_pb2.Execution, PushReport]:
     """The latest Pusher execution and what it did, from its PushedModel artifact and its blessing inputs."""
     execution, outputs = latest_outputs(store, pipeline_name, "Pusher")
@@ -124,9 +127,7 @@ def push_report(store, pipeline_name: str) -> tuple[metadata_store_pb2.Execution
         destination=destination,
         reused=execution.last_known_state == metadata_store_pb2.Execution.CACHED,
         refused_by=tuple(
-            key
-            for key in ("model_blessing", "infra_blessing")
-            if inputs.get(key) and _custom_int(inputs[key][0], "blessed") != 1
+            who for key, who in BLESSERS.items() if inputs.get(key) and _custom_int(inputs[key][0], "blessed") != 1
         ),
         present=bool(destination) and tf.io.gfile.exists(os.path.join(destination, "saved_model.pb")),
     )
