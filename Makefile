@@ -8,7 +8,7 @@ QUIET_PIP := { grep -v 'is ignored: it is neither a file nor a directory' || tru
 PYTEST_ARGS ?=
 AIRFLOW_VENV := .venv-airflow
 
-.PHONY: setup setup-kubeflow setup-airflow setup-mariadb setup-chromium lint format test test-fast demo parity-fixture bench
+.PHONY: setup setup-kubeflow setup-airflow setup-mariadb setup-chromium lint format test test-all test-fast demo parity-fixture bench
 
 setup: $(VENV)/.installed
 
@@ -53,14 +53,25 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Everything: unit tests, whole pipelines on the tiny encoder, every runner, Airflow, MariaDB, the real MiniLM,
-# the reports in headless Chromium.
-test: setup setup-kubeflow setup-airflow setup-mariadb setup-chromium
-	$(VENV)/bin/python -m pytest --durations=30 $(PYTEST_ARGS)
+# Tests run on TEST_WORKERS processes (pytest-xdist; one file stays on one worker, so module fixtures are built once).
+TEST_WORKERS ?= 2
+PYTEST := $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
+
+# What CI runs after `make lint` (about 20 minutes on 2 cores): unit and component tests, whole pipelines on the tiny
+# encoder (frozen, fine-tune, the ways a run stops, a kill -9 and its rerun), the real MiniLM, the reports in headless
+# Chromium.
+test: setup setup-kubeflow setup-chromium
+	$(PYTEST) -m "not long" $(PYTEST_ARGS)
+
+# Everything, `make test` plus the tests marked long: several runs per test (spans, drift, caching, the other kill -9
+# and push cases), every Beam runner, Airflow, MariaDB, two training workers, the 50-client load test, the bad-data
+# corpus. About an hour on 2 cores: nightly and before a release.
+test-all: setup setup-kubeflow setup-airflow setup-mariadb setup-chromium
+	$(PYTEST) $(PYTEST_ARGS)
 
 # Day-to-day: no whole-pipeline runs, no Airflow, MariaDB or MiniLM (a few minutes).
 test-fast: setup setup-kubeflow
-	$(VENV)/bin/python -m pytest -m "not integration and not slow" $(PYTEST_ARGS)
+	$(PYTEST) -m "not integration and not slow and not long" $(PYTEST_ARGS)
 
 # The main job on the bundled default: the whole pipeline on the SST-2 sample with all-MiniLM-L6-v2 (frozen).
 demo: setup

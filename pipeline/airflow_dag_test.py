@@ -11,7 +11,7 @@ from ml_metadata.proto import metadata_store_pb2
 from sentence_tfx.pipeline import cli, metadata
 from sentence_tfx.config import PipelineConfig
 
-pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
+pytestmark = [pytest.mark.slow, pytest.mark.long]  # Two runs under Airflow: `make test-all` only.
 
 AIRFLOW_VENV = Path(os.environ.get("SENTENCE_TFX_AIRFLOW_VENV", Path(__file__).resolve().parents[1] / ".venv-airflow"))
 AIRFLOW = AIRFLOW_VENV / "bin" / "airflow"
@@ -22,7 +22,7 @@ def airflow(tmp_path_factory):
     """Runs the Airflow CLI of the Airflow venv with a fresh home (SQLite) and the given DAGs folder."""
     if not AIRFLOW.exists():
         if os.environ.get("CI"):
-            pytest.fail(f"no {AIRFLOW}: `make test` builds it (make setup-airflow)")
+            pytest.fail(f"no {AIRFLOW}: `make test-all` builds it (make setup-airflow)")
         pytest.skip(f"no {AIRFLOW}: make setup-airflow")
     home = tmp_path_factory.mktemp("airflow_home")
     dags = tmp_path_factory.mktemp("dags")
@@ -80,7 +80,6 @@ def _latest_execution(store, pipeline_name: str, node: str):
     return execution, inputs
 
 
-@pytest.mark.slow
 def test_dag_file_runs_every_component_and_each_run_the_newest_span(airflow, tiny_pipeline_config, tmp_path):
     """One compiled DAG, `airflow dags test` twice with a span added between: each run trains on the newest span, and
     the second one's Evaluator compares with the first one's model."""

@@ -10,8 +10,6 @@ from ml_metadata.proto import metadata_store_pb2
 from sentence_tfx.pipeline import cli, metadata, results
 from sentence_tfx.config import PipelineConfig
 
-pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
-
 
 def test_mysql_address_and_password_from_the_environment(monkeypatch):
     monkeypatch.setenv(metadata.PASSWORD_VARIABLE, "s3cret")
@@ -33,6 +31,8 @@ def test_a_malformed_mysql_address_names_the_expected_form(address):
         metadata.connection_config(PipelineConfig(train_data="t.csv", metadata_mysql=address))
 
 
+@pytest.mark.slow
+@pytest.mark.long  # A MariaDB server and two runs: `make test-all` only.
 def test_two_runs_recorded_in_mariadb(mariadb_address, tiny_pipeline_config, tmp_path, capsys):
     config = tiny_pipeline_config(tmp_path, metadata_mysql=mariadb_address, min_accuracy=0.0)
     args = [

@@ -15,6 +15,8 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 from tfx import v1 as tfx
 
+from sentence_tfx.components.data_validation import gate
+from sentence_tfx.components.report import page
 from sentence_tfx.pipeline import cli, pipeline, results
 from sentence_tfx.config import PipelineConfig
 from sentence_tfx.serving import warmup
@@ -22,6 +24,7 @@ from sentence_tfx.serving import warmup
 pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sst2"
+SCREENSHOT = Path(__file__).resolve().parents[1] / "runs" / "test-artifacts" / "run_report.png"
 TEXTS = ["a gripping , beautifully acted film", "a tedious , joyless mess", "who directed it ?"]
 
 
@@ -168,6 +171,36 @@ def _cli_run(tiny_export, tmp_path, *options) -> list[str]:
     ]
 
 
+def test_report_of_a_real_run_renders_every_section_with_the_runs_numbers(frozen_run, open_in_chromium):
+    """The run report opened in real headless Chromium: every section and chart laid out, no script, no request but
+    the page itself, and its numbers those of the run's own metrics (TFMA's, via ML Metadata)."""
+    summary = results.summarize_run(frozen_run)
+    report = Path(results.run_report(frozen_run))
+    shown, requested = open_in_chromium(report, SCREENSHOT)
+    assert requested == [report.resolve().as_uri()]
+    assert shown["scripts"] == 0 and all(image["loaded"] for image in shown["images"])
+    sections = {section["id"]: section for section in shown["sections"]}
+    assert list(sections) == [key for key, _ in page.SECTIONS]
+    charts = {key: [chart["title"] for chart in section["charts"]] for key, section in sections.items()}
+    assert charts["data"] == ["Labels per split", "Token length per split"]
+    assert {"Loss per epoch", "Accuracy per epoch"} <= set(charts["training"])
+    assert charts["evaluation"] == ["Confusion matrix", "Reliability"]
+    every_chart = [chart for section in sections.values() for chart in section["charts"]]
+    assert all(chart["width"] > 200 and chart["height"] > 150 and chart["drawn"] > 20 for chart in every_chart)
+
+    data, validation, evaluation, card = (
+        sections[key]["text"] for key in ("data", "validation", "evaluation", "model-card")
+    )
+    assert validation.count(gate.FIRST_RUN) == 2  # Both drift checks, label and token length: nothing to compare.
+    assert "train\t96\t" in data and "eval\t48\t" in data  # The fixture's rows (96 train, 48 eval).
+    for name, value in summary.metrics.items():  # A table row's cells are tab-separated in innerText.
+        assert f"{name}\t{value:.0f}" in evaluation if name == "example_count" else f"{name}\t{value:.4f}" in evaluation
+    # The report scores the eval split with the trained model itself: its accuracy is TFMA's.
+    accuracy = summary.metrics["sparse_categorical_accuracy"]
+    assert f"accuracy {accuracy:.4f}, macro-F1" in evaluation
+    assert f"Pushed: {summary.pushed_to}." in evaluation and f"accuracy\t{accuracy:.4f}\teval, all rows" in card
+
+
 def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, capsys):
     train = sst2_sample("train", 64)
     options = ("--train", train, "--mode", "finetune", "--max-train-steps", "3")
@@ -178,7 +211,6 @@ def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, cap
     assert len(os.listdir(tmp_path / "serving")) == 1
 
 
-@pytest.mark.slow
 def test_a_model_that_fails_its_serving_check_is_not_pushed_and_the_run_says_why(
     tiny_export, sst2_sample, tmp_path, capsys, monkeypatch
 ):
@@ -264,6 +296,7 @@ CACHEABLE = (
 DRIFT_CHECKS = ("ValidationGate", "TokenLengthDriftGate")  # Rerun: they compare with the last accepted run.
 
 
+@pytest.mark.long  # Two runs in each of the tests marked long: `make test-all` only.
 def test_a_second_identical_run_reuses_the_data_steps(tiny_pipeline_config, tmp_path):
     """TFX caching (on by default): the rerun takes ExampleGen ... Transform and the embeddings from the first
     run's outputs."""
@@ -288,6 +321,7 @@ def test_a_second_identical_run_reuses_the_data_steps(tiny_pipeline_config, tmp_
     assert os.listdir(transform_outputs["transformed_examples"][0].uri)  # The reused artifact is the first run's.
 
 
+@pytest.mark.long
 def test_no_cache_reruns_every_step(tiny_pipeline_config, tmp_path):
     config = dataclasses.replace(tiny_pipeline_config(tmp_path), enable_cache=False)
     for _ in range(2):
@@ -309,7 +343,7 @@ def _executions(config: PipelineConfig, node: str) -> int:
     return len(store.get_executions_by_context(store.get_context_by_type_and_name("node", f"sentence-tfx.{node}").id))
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_drift_from_the_last_accepted_run_stops_the_run(tiny_export, sst2_sample, tmp_path, capsys):
     """Labels 50/50 → 90/10 stop at the validation gate (again on a retry); longer texts stop before training."""
 
@@ -352,7 +386,7 @@ def _write_span(root: Path, span: int, rows: list[str]) -> None:
     (root / str(span) / "part-0.tsv").write_text("\n".join(["sentence\tlabel", *rows]) + "\n", encoding="utf-8")
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_each_run_trains_on_the_latest_span_with_the_previous_model_as_baseline(tiny_export, tmp_path, capsys):
     """`--train 'DIR/{SPAN}/*.tsv'`: one command, run again when a span arrives, trains on the newest span."""
     rows = (SAMPLE / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]
@@ -378,7 +412,7 @@ def test_each_run_trains_on_the_latest_span_with_the_previous_model_as_baseline(
     assert latest("Trainer", "model").id != first_model.id
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_skipped_bad_rows_are_reported_and_too_many_fail(tiny_export, sst2_sample, tmp_path, capsys):
     """--bad-rows skip: 1 bad row in 2,001 (0.05 %) is quarantined and the model still blessed and pushed; 1 % fails
     before anything else runs, naming the first bad rows."""

@@ -143,6 +143,7 @@ def test_kill_during_training_then_rerun(cli_args, tmp_path):
     _assert_complete(tmp_path / "serving" / version)
 
 
+@pytest.mark.long  # Each of these: two or three whole runs; `make test` keeps the kill during training.
 def test_kill_mid_push_then_rerun(cli_args, tmp_path):
     args = cli_args(tmp_path)
     serving = tmp_path / "serving"
@@ -171,6 +172,7 @@ def _trained_variables(folder: Path) -> bytes:
     ).read_bytes()
 
 
+@pytest.mark.long
 def test_pushes_in_the_same_second_get_distinct_complete_versions(cli_args, tmp_path):
     """Two pipelines (different epochs, so different models) push to one serving dir that already holds a version
     ahead of the clock (another machine's clock, a manual copy), so both pushes compute the same next number, as two
@@ -210,6 +212,7 @@ def test_pushes_in_the_same_second_get_distinct_complete_versions(cli_args, tmp_
         )  # Each run printed the folder that holds its own model.
 
 
+@pytest.mark.long
 def test_a_failed_push_leaves_the_next_runs_baseline_on_the_last_pushed_model(cli_args, tmp_path):
     code, out = _run(cli_args(tmp_path))
     assert code == 0, out

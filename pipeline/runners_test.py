@@ -58,10 +58,12 @@ def _run_and_check(config, runner: str, reference) -> None:
     assert summary.metrics["example_count"] == 48 and summary.pushed_to
 
 
+@pytest.mark.long  # One whole run per runner: `make test-all` only.
 def test_beam_dag_runner(tiny_pipeline_config, frozen_run, tmp_path):
     _run_and_check(tiny_pipeline_config(tmp_path), "beam", frozen_run)
 
 
+@pytest.mark.long
 def test_beam_multi_processing_workers(tiny_pipeline_config, frozen_run, tmp_path):
     """Worker processes unpickle every DoFn and load the Transform graph: pickling and TF Text op registration."""
     config = tiny_pipeline_config(
@@ -77,6 +79,7 @@ def portable_beam_args(tmp_path_factory):
         yield beam_args
 
 
+@pytest.mark.long
 def test_portable_runner_with_external_worker_pool(tiny_pipeline_config, frozen_run, portable_beam_args, tmp_path):
     """Beam's job service and an EXTERNAL worker pool: the submission path of Flink, Spark and Dataflow."""
     _run_and_check(tiny_pipeline_config(tmp_path, beam_pipeline_args=portable_beam_args), "local", frozen_run)

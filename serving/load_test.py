@@ -14,6 +14,7 @@ SECONDS = 20
 
 
 @pytest.mark.slow
+@pytest.mark.long  # 50 clients for a minute: `make test-all` only.
 @pytest.mark.parametrize("batching", [None, BatchingOptions()], ids=["unbatched", "batching"])
 def test_50_clients_through_a_push_and_a_corrupt_version(model_versions, tmp_path, batching):
     with (

@@ -19,7 +19,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from sentence_tfx.pipeline import pipeline, results
 from sentence_tfx.config import PipelineConfig, TrainerSettings
 
-pytestmark = pytest.mark.slow  # Whole pipelines (or Airflow, MariaDB): `make test-fast` skips these.
+pytestmark = [pytest.mark.slow, pytest.mark.long]  # Two training workers and a reference run: `make test-all` only.
 
 ACCURACY_TOLERANCE = 0.05  # Two workers vs one, same data, same global batch and steps; measured difference: 0.
 POSITIVE = ("good", "great", "best", "fun", "love", "liked", "better")
