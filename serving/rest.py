@@ -284,15 +284,17 @@ def _array(name: str, value, info: meta_graph_pb2.TensorInfo) -> np.ndarray:
     return np.array(flat, dtype=object if dtype == tf.string else dtype.as_numpy_dtype).reshape(shape)
 
 
+def _utf8(what: str, text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError as error:  # a JSON "\ud800" escape decodes to a lone surrogate
+        raise invalid(f"{what}: a string is not valid Unicode (lone surrogate at character {error.start})") from None
+
+
 def _leaf(name: str, value, dtype: tf.DType):
     if dtype == tf.string:
         if isinstance(value, str):
-            try:
-                return value.encode()
-            except UnicodeEncodeError as error:  # a JSON "\ud800" escape decodes to a lone surrogate
-                raise invalid(
-                    f"input {name}: a string is not valid Unicode (lone surrogate at character {error.start})"
-                ) from None
+            return _utf8(f"input {name}", value)
         if _is_b64(value) and isinstance(value["b64"], str):
             try:
                 return base64.b64decode(value["b64"], validate=True)
@@ -362,7 +364,7 @@ def _example(features: dict) -> tf.train.Example:
     example = tf.train.Example()
     for name, value in features.items():
         values = value if isinstance(value, list) else [value]
-        feature = example.features.feature[name]
+        feature = example.features.feature[_utf8("a feature name", name).decode()]
         if values and all(isinstance(v, str) or _is_b64(v) for v in values):
             feature.bytes_list.value.extend(_leaf(name, v, tf.string) for v in values)
         elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):

@@ -162,6 +162,12 @@ def _ids(word_ids):
         (f"{MODEL_URL}/versions/{2**63}", None, 400, f"Failed to convert version: {2**63} to numeric."),
         (f"{MODEL_URL}:predict", b'{"instances": ["a \\ud800 b"]}', 400, "not valid Unicode (lone surrogate"),
         (f"{MODEL_URL}:classify", b'{"examples": [{"text": "\\udfff"}]}', 400, "not valid Unicode"),
+        (
+            f"{MODEL_URL}:classify",
+            b'{"examples": [{"\\ud800": 1}]}',
+            400,
+            "a feature name: a string is not valid Unicode",
+        ),
         (f"{MODEL_URL}:classify", {"examples": [{"txt": "a"}]}, 400, "example 0: feature 'text' must hold one string"),
         (f"{MODEL_URL}:classify", {"examples": [{"text": "a"}, {"text": 3}]}, 400, "example 1: feature 'text'"),
         (f"{MODEL_URL}:classify", {"examples": [{"text": ["a", "b"]}]}, 400, "found 2 value(s) in a bytes_list"),
