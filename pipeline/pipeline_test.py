@@ -211,6 +211,7 @@ def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, cap
     assert len(os.listdir(tmp_path / "serving")) == 1
 
 
+@pytest.mark.long  # components/serving_check/component_test.py checks the same refusal without a whole run.
 def test_a_model_that_fails_its_serving_check_is_not_pushed_and_the_run_says_why(
     tiny_export, sst2_sample, tmp_path, capsys, monkeypatch
 ):
