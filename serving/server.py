@@ -27,6 +27,10 @@ HEADER_TIMEOUT_SECONDS = 10.0
 BODY_TIMEOUT_SECONDS = 30.0
 DRAIN_SECONDS = 5.0
 GRACE_SECONDS = 10.0  # for in-flight requests once the listeners are closed
+# Idle keep-alive connections stay open longer than load balancers' and client pools' idle timeouts (60 s is the
+# common one): a server that closes first (uvicorn's default is 5 s) races the client's next request on that
+# connection, which then fails with "connection reset by peer".
+KEEP_ALIVE_SECONDS = 75.0
 
 
 def _address(host: str, port: int) -> str:
@@ -79,6 +83,7 @@ class ModelServer:
                 lifespan="off",
                 log_level="warning",
                 access_log=False,
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
                 timeout_graceful_shutdown=GRACE_SECONDS,
             )
         )
