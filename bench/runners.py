@@ -70,8 +70,8 @@ def bare_script(train: Path, eval_path: Path, encoder_dir: Path, config: Pipelin
         }
         return embeddings.embed_in_length_order(embed_ids, ids), labels
 
-    train_x, train_y = embed(train, "train")
-    eval_x, eval_y = embed(eval_path, "eval")
+    train_x, train_y = embed(train)
+    eval_x, eval_y = embed(eval_path)
     head = classifier_model.build_head(len(np.unique(train_y)), config.hidden_units, config.dropout)
     head.compile(
         optimizer=tf_keras.optimizers.Adam(config.head_learning_rate),
