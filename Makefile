@@ -64,8 +64,8 @@ test: setup setup-kubeflow setup-chromium
 	$(PYTEST) -m "not long" $(PYTEST_ARGS)
 
 # Everything, `make test` plus the tests marked long: several runs per test (spans, drift, caching, the other kill -9
-# and push cases), every Beam runner, Airflow, MariaDB, two training workers, the 50-client load test, the bad-data
-# corpus. About an hour on 2 cores: nightly and before a release.
+# and push cases), every Beam runner, Airflow, MariaDB, two training workers, the 50-client load test, the serving
+# check's refusal as a whole run. About an hour on 2 cores: nightly and before a release.
 test-all: setup setup-kubeflow setup-airflow setup-mariadb setup-chromium
 	$(PYTEST) $(PYTEST_ARGS)
 
