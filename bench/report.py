@@ -4,8 +4,8 @@
 
 Reads the last RunReport execution's inputs and settings from the run's ML Metadata, runs the executor --repeat
 times in this process into a temporary folder (the run's own report is left alone), and prints each wall time next
-to the run's own steps' (ML Metadata execution times) and the share of the run it is, and apart from it the part
-spent scoring the eval split with the trained model (loading it included).
+to the run's own steps' (ML Metadata execution times) and the share of the run it is. It runs no model: the eval
+scores it draws from are the Trainer's (components/trainer/eval_scores.py).
 """
 
 import sentence_tfx.keras2  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
@@ -58,17 +58,7 @@ def main() -> None:
         [artifact_type] = store.get_artifact_types_by_id([artifacts[0].type_id])
         input_dict[key] = [artifact_utils.deserialize_artifact(artifact_type, a) for a in artifacts]
     exec_properties = {executor.SETTINGS_KEY: execution.custom_properties[executor.SETTINGS_KEY].string_value}
-    times, scoring = [], []
-    predict = executor.predict
-
-    def timed_predict(*predict_args):
-        started = time.monotonic()
-        try:
-            return predict(*predict_args)
-        finally:
-            scoring.append(time.monotonic() - started)
-
-    executor.predict = timed_predict
+    times = []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as out:
             report = component.RunReportPage()
@@ -84,8 +74,6 @@ def main() -> None:
             {
                 "report_seconds": [round(t, 2) for t in times],
                 "report_median_seconds": round(statistics.median(times), 2),
-                "scoring_seconds": [round(t, 2) for t in scoring],
-                "without_scoring_seconds": [round(t - s, 2) for t, s in zip(times, scoring)],
                 "report_bytes": size,
                 "run_steps_seconds_without_report": round(run_seconds, 1),
                 "report_share_of_run": round(times[0] / run_seconds, 4),

@@ -40,12 +40,13 @@ def _batches(order: np.ndarray) -> list[np.ndarray]:
     return [order[start : start + BATCH_SIZE] for start in range(0, len(order), BATCH_SIZE)]
 
 
-def serialize(embeddings: np.ndarray, label_indices: np.ndarray, texts: np.ndarray) -> list[bytes]:
-    """One serialized tf.Example per row (tfx_bsl's C++ encoder: no Python proto per example)."""
-    rows, dim = embeddings.shape
+def serialize(vectors: np.ndarray, label_indices: np.ndarray, texts: np.ndarray, vector_name: str) -> list[bytes]:
+    """One serialized tf.Example per row: `vector_name` (float32 [dim]), label index and raw text (tfx_bsl's C++
+    encoder: no Python proto per example)."""
+    rows, dim = vectors.shape
     columns = {
-        features.EMBEDDING: pa.LargeListArray.from_arrays(
-            np.arange(0, rows * dim + 1, dim, dtype=np.int64), pa.array(embeddings.reshape(-1), pa.float32())
+        vector_name: pa.LargeListArray.from_arrays(
+            np.arange(0, rows * dim + 1, dim, dtype=np.int64), pa.array(vectors.reshape(-1), pa.float32())
         ),
         features.LABEL_INDEX: pa.LargeListArray.from_arrays(
             np.arange(rows + 1, dtype=np.int64), pa.array(label_indices, pa.int64())
@@ -57,19 +58,29 @@ def serialize(embeddings: np.ndarray, label_indices: np.ndarray, texts: np.ndarr
     return _ENCODER.encode(pa.RecordBatch.from_arrays(list(columns.values()), list(columns)))
 
 
-def read(file_patterns: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """A split's embeddings [n, dim] and label indices [n], in a canonical order (by label, then by the vectors'
-    first values): the head then trains the same whatever order Beam's workers wrote the rows in."""
+def read_rows(file_patterns: list[str], vector_name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """What serialize() wrote, in file order: vectors [n, dim], label indices [n] and texts."""
     files = [name for pattern in file_patterns for name in tf.io.gfile.glob(pattern)]
     spec = {
-        features.EMBEDDING: tf.io.RaggedFeature(tf.float32),
+        vector_name: tf.io.RaggedFeature(tf.float32),
         features.LABEL_INDEX: tf.io.FixedLenFeature([], tf.int64),
+        features.TEXT: tf.io.FixedLenFeature([], tf.string),
     }
     batches = [
         tf.io.parse_example(records, spec)
         for records in tf.data.TFRecordDataset(files, compression_type="GZIP").batch(_READ_BATCH)
     ]
-    embeddings = np.concatenate([batch[features.EMBEDDING].to_tensor().numpy() for batch in batches])
+    if not batches:
+        return np.zeros((0, 0), np.float32), np.zeros(0, np.int64), []
+    vectors = np.concatenate([batch[vector_name].to_tensor().numpy() for batch in batches])
     labels = np.concatenate([batch[features.LABEL_INDEX].numpy() for batch in batches])
-    order = np.lexsort((*embeddings[:, 3::-1].T, labels))
-    return embeddings[order], labels[order]
+    texts = [text.decode("utf-8", errors="replace") for batch in batches for text in batch[features.TEXT].numpy()]
+    return vectors, labels, texts
+
+
+def read(file_patterns: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A split's embeddings [n, dim], label indices [n] and texts, in a canonical order (by label, then by the
+    vectors' first values): the head then trains the same whatever order Beam's workers wrote the rows in."""
+    vectors, labels, texts = read_rows(file_patterns, features.EMBEDDING)
+    order = np.lexsort((*vectors[:, 3::-1].T, labels))
+    return vectors[order], labels[order], [texts[i] for i in order]

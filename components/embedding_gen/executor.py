@@ -72,6 +72,7 @@ class _EmbedDoFn(beam.DoFn):
             embeddings.embed_in_length_order(self._embed, ids),
             parsed[features.LABEL_INDEX].numpy(),
             parsed[features.TEXT].numpy(),
+            vector_name=features.EMBEDDING,
         )
 
 

@@ -1,9 +1,9 @@
-"""The run report's executor: reads what the run's steps wrote, runs the candidate model once over the eval split
-(for the calibration diagram and the most confident mistakes, which TFMA's metrics do not keep), writes report.html.
+"""The run report's executor: reads what the run's steps wrote and writes report.html. It runs no model.
 
 Inputs are read as they are: Transform's examples (text, label index, token count, truncation; every split),
-the gates' drift results, the Trainer's TensorBoard logs, TFMA's metrics and validation result (candidate and
-baseline), the blessings and the Pusher's record.
+the gates' drift results, the Trainer's TensorBoard logs and its scores of every eval example (the calibration diagram
+and the most confident mistakes, which TFMA's metrics do not keep), TFMA's metrics and validation result (candidate
+and baseline), the blessings and the Pusher's record.
 """
 
 import json
@@ -14,23 +14,21 @@ import time
 import numpy as np
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
-import tensorflow_text  # noqa: F401  (the model's tokenizer ops)
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
-from tfx.utils import io_utils, path_utils
+from tfx.utils import io_utils
 
 from sentence_tfx import features, schemas
 from sentence_tfx.components.data_validation import gate
 from sentence_tfx.components.example_gen import executor as example_gen_executor
 from sentence_tfx.components.report import facts, page
+from sentence_tfx.components.trainer import eval_scores
 from sentence_tfx.config import ReportSettings
 from sentence_tfx.encoder import export
 
 log = logging.getLogger(__name__)
 SETTINGS_KEY = "settings"
 REPORT_FILE = "report.html"
-TRAINING_REPORT_FILE = "training_report.json"  # Written beside the TensorBoard logs by Trainers that keep one.
-PREDICT_BATCH = 128  # Eval texts per model call, shortest first (the model trims padding per batch).
 _COLUMNS = {
     features.TEXT: tf.io.FixedLenFeature([], tf.string),
     features.LABEL_INDEX: tf.io.FixedLenFeature([], tf.int64),
@@ -54,20 +52,6 @@ def read_split(examples, split: str) -> facts.Split:
         token_counts=values[features.TOKEN_COUNT].astype(int),
         truncated=values[features.TRUNCATED].astype(bool),
     )
-
-
-def predict(model_dir: str, split: facts.Split) -> np.ndarray:
-    """The model's serving_default scores [n, classes] of the split's texts, in the split's order."""
-    serve = tf.saved_model.load(model_dir).signatures[features.DEFAULT_SIGNATURE]
-    order = np.argsort(split.token_counts, kind="stable")
-    texts = np.asarray(split.texts, dtype=object)
-    parts = [
-        serve(text=tf.constant(texts[order[start : start + PREDICT_BATCH]].tolist()))["scores"].numpy()
-        for start in range(0, len(order), PREDICT_BATCH)
-    ]
-    scores = np.empty((len(order), parts[0].shape[1]), np.float32)
-    scores[order] = np.concatenate(parts)
-    return scores
 
 
 def training_log(model_run_dir: str) -> facts.TrainingLog:
@@ -151,15 +135,8 @@ def gather(input_dict, exec_properties) -> page.Run:
     started = time.monotonic()
     names = artifact_utils.decode_split_names(transformed.split_names)
     splits = {split: read_split(transformed, split) for split in sorted(names, key=lambda name: name != "train")}
-    eval_split = splits["eval"]
-    read = time.monotonic()
-    scores = predict(path_utils.serving_model_path(model.uri), eval_split)
-    log.info(
-        "report: examples read in %.1f s, %d eval texts scored in %.1f s",
-        read - started,
-        len(scores),
-        time.monotonic() - read,
-    )
+    scores, labels, texts = eval_scores.read(model_run.uri)
+    log.info("report: examples and %d eval scores read in %.1f s", len(scores), time.monotonic() - started)
     return page.Run(
         settings=settings,
         label_names=label_names,
@@ -174,10 +151,9 @@ def gather(input_dict, exec_properties) -> page.Run:
         ],
         validation_pages=[os.path.join(only("validation_report").uri, gate.STATISTICS_HTML)],
         training=training_log(model_run.uri),
-        training_report=_json_file(os.path.join(model_run.uri, TRAINING_REPORT_FILE)) or {},
         metrics=tfma_metrics(evaluation.uri, label_names),
         validation_failures=validation_failures(evaluation.uri),
-        predictions=facts.prediction_facts(scores, eval_split.labels, eval_split.texts, label_names),
+        predictions=facts.prediction_facts(scores, labels, texts, label_names),
         blessed=_int_property(blessing, "blessed") == 1,
         serving_check=_string_property(infra_blessing, "reason")
         if _int_property(infra_blessing, "blessed") != 1

@@ -40,7 +40,6 @@ class Run:
     drift: list[dict]  # The gates' drift checks (data_validation/gate.py's drift.json).
     validation_pages: list[str]
     training: facts.TrainingLog
-    training_report: dict
     metrics: dict[str, dict[str, float]]  # TFMA: candidate / baseline / difference → metric → value.
     validation_failures: list[str]
     predictions: facts.PredictionFacts
@@ -184,7 +183,6 @@ def _training(run: Run) -> str:
         ["head learning rate", f"{s.head_learning_rate:g}"],
         ["encoder learning rate", f"{s.encoder_learning_rate:g}" if s.mode != "frozen" else "— (frozen)"],
         ["wall time of training (fit)", f"{log.seconds:.1f} s" if log.seconds else "not recorded"],
-        *([key, value] for key, value in run.training_report.items() if not isinstance(value, dict | list)),
     ]
     figures = "".join(
         _figure(

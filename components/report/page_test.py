@@ -59,7 +59,6 @@ def small_run(tmp_path) -> page.Run:
         training=facts.TrainingLog(
             {"epoch_loss": {"train": [(1, 0.7), (2, 0.5)], "validation": [(1, 0.69), (2, 0.6)]}}, steps=4, seconds=3.5
         ),
-        training_report={},
         metrics={"candidate": {"sparse_categorical_accuracy": 1 / 3, "example_count": 3.0}},
         validation_failures=["sparse_categorical_accuracy: below 0.5"],
         predictions=facts.prediction_facts(scores, eval_split.labels, eval_split.texts, LABELS),

@@ -30,7 +30,9 @@ def _token_id_records() -> list[bytes]:
 
 def _embedding_records() -> list[bytes]:
     rows = len(TEXTS)
-    return embeddings.serialize(np.ones((rows, 4), np.float32), np.arange(rows) % 2, np.array(TEXTS, object))
+    return embeddings.serialize(
+        np.ones((rows, 4), np.float32), np.arange(rows) % 2, np.array(TEXTS, object), features.EMBEDDING
+    )
 
 
 @pytest.mark.parametrize("records", [_token_id_records, _embedding_records], ids=["token-ids", "embeddings"])

@@ -5,7 +5,6 @@ import math
 import shutil
 import tempfile
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras
@@ -16,7 +15,7 @@ from sentence_tfx import features, schemas
 from sentence_tfx.components.embedding_gen import embeddings
 from sentence_tfx.components.trainer import distribution
 from sentence_tfx.components.trainer import model as classifier_model
-from sentence_tfx.components.trainer import serving_warmup, signatures
+from sentence_tfx.components.trainer import eval_scores, serving_warmup, signatures
 from sentence_tfx.config import TrainerSettings
 
 log = logging.getLogger(__name__)
@@ -97,16 +96,12 @@ def frozen_head_epochs(examples: int, batch_size: int) -> int:
     return min(max(math.ceil(FROZEN_HEAD_UPDATES / math.ceil(examples / batch_size)), fewest), most)
 
 
-def _frozen_embeddings(fn_args) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Train and eval embeddings and labels: in frozen mode the Trainer's examples are EmbeddingGen's output."""
-    return (*embeddings.read(fn_args.train_files), *embeddings.read(fn_args.eval_files))
-
-
 def _train_frozen(settings, fn_args, tft_output, encoder, head, callbacks):
-    """Only the head trains, for all epochs, on the embeddings EmbeddingGen computed once per example.
-
-    With several workers each one reads all the embeddings and the head's batches are split."""
-    train_x, train_y, eval_x, eval_y = _frozen_embeddings(fn_args)
+    """Only the head trains, for all epochs, on the embeddings EmbeddingGen computed once per example (the Trainer's
+    examples in frozen mode). With several workers each one reads all the embeddings and the head's batches are split.
+    Returns the eval split's scores, labels and texts."""
+    train_x, train_y, _ = embeddings.read(fn_args.train_files)
+    eval_x, eval_y, eval_texts = embeddings.read(fn_args.eval_files)
     epochs = settings.epochs or frozen_head_epochs(len(train_y), settings.batch_size)
     log.info("training the head on %d cached embeddings for %d epochs", len(train_y), epochs)
     _compile(head, tf_keras.optimizers.Adam(settings.head_learning_rate))
@@ -123,6 +118,7 @@ def _train_frozen(settings, fn_args, tft_output, encoder, head, callbacks):
         callbacks=callbacks,
         verbose=2,
     )
+    return eval_scores.of_head(head, eval_x), eval_y, eval_texts
 
 
 def _train_finetune(settings, fn_args, tft_output, encoder, head, callbacks):
@@ -161,6 +157,7 @@ def _train_finetune(settings, fn_args, tft_output, encoder, head, callbacks):
         callbacks=callbacks,
         verbose=2,
     )
+    return eval_scores.of_classifier(trainable, fn_args, tft_output.transformed_metadata.schema)
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -181,10 +178,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             )
         ]
         train = _train_finetune if settings.mode == "finetune" else _train_frozen
-        train(settings, fn_args, tft_output, encoder, head, callbacks)
+        scores, labels, texts = train(settings, fn_args, tft_output, encoder, head, callbacks)
         classifier = classifier_model.build_classifier(encoder, head, settings.seq_length)
     signatures.export(classifier, encoder, tft_output, label_names, settings.seq_length, model_dir)
     serving_warmup.write_warmup_requests(fn_args, model_dir)
-    if not chief:
+    if chief:
+        eval_scores.write(fn_args.model_run_dir, scores, labels, texts)
+    else:
         shutil.rmtree(scratch, ignore_errors=True)
         distribution.wait_for_chief_export(fn_args.serving_model_dir)

@@ -1,0 +1,62 @@
+"""The trained classifier's scores on every eval example, written by the Trainer into its ModelRun beside the
+TensorBoard logs: the run report's reliability diagram and most confident mistakes come from them, so the report does
+not load the model and run the encoder over the eval split a second time.
+
+Frozen: the head over EmbeddingGen's eval embeddings (the same computation the exported model does, without the
+encoder pass). Fine-tuned: the classifier over Transform's eval ids, shortest first.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+from tfx import v1 as tfx
+from tfx_bsl.public import tfxio
+
+from sentence_tfx import features
+from sentence_tfx.components.embedding_gen import embeddings
+
+FILE = "eval_scores.tfrecord.gz"
+SCORES = "scores"  # float32 [classes] per example, beside label_xf and text.
+_READ_BATCH = 4096
+
+
+def _path(model_run_dir: str) -> str:
+    return os.path.join(model_run_dir, FILE)
+
+
+def write(model_run_dir: str, scores: np.ndarray, label_indices: np.ndarray, texts: list) -> None:
+    records = embeddings.serialize(scores, label_indices, np.asarray(texts, object), vector_name=SCORES)
+    with tf.io.TFRecordWriter(_path(model_run_dir), options="GZIP") as writer:
+        for record in records:
+            writer.write(record)
+
+
+def read(model_run_dir: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """scores [n, classes], label indices [n], texts: the eval split as the Trainer scored it."""
+    return embeddings.read_rows([_path(model_run_dir)], SCORES)
+
+
+def of_head(head: tf_keras.Model, eval_embeddings: np.ndarray) -> np.ndarray:
+    """Called directly, not with predict(): under a multi-worker strategy each worker scores the whole split alone."""
+    batches = range(0, len(eval_embeddings), _READ_BATCH)
+    return np.concatenate([head(eval_embeddings[i : i + _READ_BATCH], training=False).numpy() for i in batches])
+
+
+def of_classifier(
+    classifier: tf_keras.Model, fn_args: tfx.components.FnArgs, schema
+) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    """The fine-tuned classifier over the eval split's ids, a read batch at a time, each in length order."""
+    ids_spec = {name: tf.TensorSpec([None, None], tf.int32) for name in features.TOKEN_FEATURES}
+    score = tf.function(lambda ids: classifier(ids, training=False), input_signature=[ids_spec])
+    dataset = fn_args.data_accessor.tf_dataset_factory(
+        fn_args.eval_files, tfxio.TensorFlowDatasetOptions(batch_size=_READ_BATCH, shuffle=False, num_epochs=1), schema
+    )
+    scores, labels, texts = [], [], []
+    for batch in dataset:
+        ids = {name: tf.cast(batch[name], tf.int32).numpy() for name in features.TOKEN_FEATURES}
+        scores.append(embeddings.embed_in_length_order(score, ids))
+        labels.append(batch[features.LABEL_INDEX].numpy().reshape(-1))
+        texts += batch[features.TEXT].numpy().reshape(-1).tolist()
+    return np.concatenate(scores), np.concatenate(labels), texts
