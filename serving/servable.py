@@ -6,6 +6,7 @@ costs no more than a long one.
 """
 
 import logging
+import os
 import time
 import threading
 from collections.abc import Callable
@@ -37,6 +38,11 @@ from sentence_tfx.serving.batching import Batcher, BatchingOptions
 BYTES_PER_TOKEN = 404
 DEFAULT_SEQ_LENGTH = 512  # BERT's position limit, for a model without the serving_token_ids signature.
 MAX_RANK = 32  # numpy's limit
+# Model calls running at once in this process, whatever their version or API. More only share the same cores, and
+# each call takes the GIL to start and to finish: with dozens in flight a version loading beside them (long stretches
+# under the GIL) stalls them all for seconds. The others wait outside, without the GIL.
+CONCURRENT_MODEL_CALLS = 2 * (os.cpu_count() or 1)
+_model_calls = threading.BoundedSemaphore(CONCURRENT_MODEL_CALLS)
 SERIALIZED_EXAMPLE_INPUTS = (CLASSIFY_INPUTS, "examples")  # serving_tf_example's and transform_features' inputs
 logger = logging.getLogger(__name__)
 
@@ -195,7 +201,8 @@ class Servable:
             key: tf.constant(value, dtype=tf.dtypes.as_dtype(inputs[key].dtype)) for key, value in arrays.items()
         }
         try:
-            outputs = self._model.signatures[name](**tensors)
+            with _model_calls:
+                outputs = self._model.signatures[name](**tensors)
         except tf.errors.OpError as error:
             raise ServingError(_grpc_code(error), error.message) from error
         return {key: value.numpy() for key, value in outputs.items()}
