@@ -38,10 +38,11 @@ def read(model_run_dir: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return embeddings.read_rows([_path(model_run_dir)], SCORES)
 
 
-def of_head(head: tf_keras.Model, eval_embeddings: np.ndarray) -> np.ndarray:
-    """Called directly, not with predict(): under a multi-worker strategy each worker scores the whole split alone."""
-    batches = range(0, len(eval_embeddings), _READ_BATCH)
-    return np.concatenate([head(eval_embeddings[i : i + _READ_BATCH], training=False).numpy() for i in batches])
+def of_head(head: tf_keras.Model, eval_files: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The frozen classifier's scores: the head over EmbeddingGen's eval embeddings (the encoder does not run)."""
+    vectors, labels, texts = embeddings.read_rows(eval_files, features.EMBEDDING)
+    batches = range(0, len(vectors), _READ_BATCH)
+    return np.concatenate([head(vectors[i : i + _READ_BATCH], training=False).numpy() for i in batches]), labels, texts
 
 
 def of_classifier(

@@ -99,9 +99,9 @@ def frozen_head_epochs(examples: int, batch_size: int) -> int:
 def _train_frozen(settings, fn_args, tft_output, encoder, head, callbacks):
     """Only the head trains, for all epochs, on the embeddings EmbeddingGen computed once per example (the Trainer's
     examples in frozen mode). With several workers each one reads all the embeddings and the head's batches are split.
-    Returns the eval split's scores, labels and texts."""
-    train_x, train_y, _ = embeddings.read(fn_args.train_files)
-    eval_x, eval_y, eval_texts = embeddings.read(fn_args.eval_files)
+    """
+    train_x, train_y = embeddings.read(fn_args.train_files)
+    eval_x, eval_y = embeddings.read(fn_args.eval_files)
     epochs = settings.epochs or frozen_head_epochs(len(train_y), settings.batch_size)
     log.info("training the head on %d cached embeddings for %d epochs", len(train_y), epochs)
     _compile(head, tf_keras.optimizers.Adam(settings.head_learning_rate))
@@ -118,7 +118,6 @@ def _train_frozen(settings, fn_args, tft_output, encoder, head, callbacks):
         callbacks=callbacks,
         verbose=2,
     )
-    return eval_scores.of_head(head, eval_x), eval_y, eval_texts
 
 
 def _train_finetune(settings, fn_args, tft_output, encoder, head, callbacks):
@@ -157,7 +156,6 @@ def _train_finetune(settings, fn_args, tft_output, encoder, head, callbacks):
         callbacks=callbacks,
         verbose=2,
     )
-    return eval_scores.of_classifier(trainable, fn_args, tft_output.transformed_metadata.schema)
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -178,12 +176,17 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             )
         ]
         train = _train_finetune if settings.mode == "finetune" else _train_frozen
-        scores, labels, texts = train(settings, fn_args, tft_output, encoder, head, callbacks)
+        train(settings, fn_args, tft_output, encoder, head, callbacks)
         classifier = classifier_model.build_classifier(encoder, head, settings.seq_length)
     signatures.export(classifier, encoder, tft_output, label_names, settings.seq_length, model_dir)
     serving_warmup.write_warmup_requests(fn_args, model_dir)
-    if chief:
-        eval_scores.write(fn_args.model_run_dir, scores, labels, texts)
+    if chief:  # Outside the strategy's scope, like the export: its functions are traced in cross-replica context.
+        scored = (
+            eval_scores.of_classifier(classifier, fn_args, tft_output.transformed_metadata.schema)
+            if settings.mode == "finetune"
+            else eval_scores.of_head(head, fn_args.eval_files)
+        )
+        eval_scores.write(fn_args.model_run_dir, *scored)
     else:
         shutil.rmtree(scratch, ignore_errors=True)
         distribution.wait_for_chief_export(fn_args.serving_model_dir)
