@@ -13,7 +13,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ INFO/WARNING line
 warnings.filterwarnings("ignore", category=FutureWarning, module="google.api_core")  # Python 3.10 notice, per import.
 
 import sentence_tfx.keras2  # noqa: E402,F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-from sentence_tfx.config import BAD_ROWS, DISTRIBUTIONS, FORMATS, MODES, PipelineConfig  # noqa: E402
+from sentence_tfx.config import (  # noqa: E402
+    BAD_ROWS,
+    BLESS_METRICS,
+    CLASS_WEIGHTS,
+    DISTRIBUTIONS,
+    FORMATS,
+    MODES,
+    PipelineConfig,
+)
 from sentence_tfx.errors import InputError  # noqa: E402
 from sentence_tfx.pipeline import logs  # noqa: E402
 
@@ -131,9 +139,11 @@ def _run(args: argparse.Namespace) -> int:
     for name, value in summary.metrics.items():
         print(f"  {name:40s} {value:.4f}" if name != "example_count" else f"  {name:40s} {value:.0f}")
     print(f"  texts truncated at {config.seq_length} tokens: {100 * summary.truncated_share:.1f}% of training data")
+    _print_confusion(summary.confusion, summary.label_names)
+    _print_training(summary.training, summary.label_names, config.class_weight)
     print(
-        f"blessed: {'yes' if summary.blessed else 'no'} (accuracy ≥ {config.min_accuracy} and no regression "
-        f"against the latest pushed model)"
+        f"blessed: {'yes' if summary.blessed else 'no'} ({config.bless_metric} ≥ {config.min_accuracy} and no "
+        "regression against the latest pushed model)"
     )
     print(f"serving check: {'failed: ' + summary.serving_check_failure if summary.serving_check_failure else 'passed'}")
     print(f"pushed:  {_push_line(summary.push)}")
@@ -149,6 +159,39 @@ def _run(args: argparse.Namespace) -> int:
     if status == EXIT_INTERNAL_ERROR:
         print("internal error: the model was blessed but the Pusher pushed nothing", file=sys.stderr)
     return status
+
+
+def _print_confusion(confusion, label_names) -> None:
+    width = max(7, *(len(name) for name in label_names)) + 1
+    print("confusion matrix (rows: label, columns: predicted):")
+    print(" " * (width + 2) + "".join(f"{name:>{width}}" for name in label_names))
+    for name, row in zip(label_names, confusion):
+        print(f"  {name:<{width}}" + "".join(f"{count:>{width}}" for count in row))
+
+
+def _print_training(training, label_names, class_weight: str) -> None:
+    """The Trainer's choices (components/trainer/training_summary.py)."""
+    if training.validation_examples:
+        print(
+            f"training: epoch {training.chosen_epoch} of {training.epochs_run} kept (least validation loss, "
+            f"{training.validation_loss:.4f}; accuracy {training.validation_accuracy:.4f} on "
+            f"{training.validation_examples} texts held out of train)"
+        )
+        print(
+            f"calibration: temperature {training.temperature:.3f}; validation ECE {training.validation_ece_before:.4f}"
+            f" before, {training.validation_ece_after:.4f} after"
+        )
+    else:
+        print(f"training: {training.epochs_run} epochs, the last kept (no validation split; temperature 1)")
+    if training.imbalanced:
+        counts = dict(zip(label_names, training.class_counts))
+        rarest, largest = min(counts, key=counts.get), max(counts, key=counts.get)
+        print(
+            f"warning: class imbalance: {rarest} has {counts[rarest]} training texts, "
+            f"{100 * training.rarest_class_share:.1f}% of {largest}'s {counts[largest]}"
+            + ("" if class_weight == "balanced" else "; consider --class-weight balanced"),
+            file=sys.stderr,
+        )
 
 
 def _push_line(push) -> str:
@@ -296,9 +339,28 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--head-lr", dest="head_learning_rate", type=float)
     model.add_argument("--encoder-lr", dest="encoder_learning_rate", type=float)
     model.add_argument("--max-train-steps", type=int, help="cap on fine-tuning steps")
-    model.add_argument("--min-accuracy", type=float, help="blessing threshold (default: 0.5)")
     model.add_argument(
-        "--max-accuracy-drop", type=float, help="allowed accuracy drop against the latest pushed model (default: 0)"
+        "--validation-fraction",
+        type=float,
+        metavar="X",
+        help="share of train held out (by a hash of the text) to choose the epoch and fit the temperature "
+        "(default: 0.1; 0: none)",
+    )
+    model.add_argument(
+        "--class-weight",
+        choices=CLASS_WEIGHTS,
+        help="balanced: weigh each class's loss inversely to its share of train (default: none)",
+    )
+    model.add_argument(
+        "--bless-metric",
+        choices=BLESS_METRICS,
+        help="the eval metric --min-accuracy and --max-accuracy-drop apply to, at the top class (default: accuracy)",
+    )
+    model.add_argument("--min-accuracy", type=float, help="blessing threshold of the bless metric (default: 0.5)")
+    model.add_argument(
+        "--max-accuracy-drop",
+        type=float,
+        help="allowed drop of the bless metric against the latest pushed model (default: 0)",
     )
     model.add_argument(
         "--distribution",

@@ -33,8 +33,9 @@ def sst2_sample(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_pipeline_config(tiny_export, sst2_sample):
-    """tiny_pipeline_config(root, **overrides) → a prepared config: 96 train / 48 eval rows, the tiny encoder."""
-    train, eval_data = sst2_sample("train", 96), sst2_sample("eval", 48)
+    """tiny_pipeline_config(root, **overrides) → a prepared config: 160 train / 48 eval rows (14 of train held out for
+    validation), the tiny encoder."""
+    train, eval_data = sst2_sample("train", 160), sst2_sample("eval", 48)
 
     def make(root: Path, **overrides) -> PipelineConfig:
         return pipeline.prepare(

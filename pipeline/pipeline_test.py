@@ -17,6 +17,7 @@ from tfx import v1 as tfx
 
 from sentence_tfx.components.data_validation import gate
 from sentence_tfx.components.report import page
+from sentence_tfx.components.trainer import eval_scores, training_summary
 from sentence_tfx.pipeline import cli, pipeline, results
 from sentence_tfx.config import PipelineConfig
 from sentence_tfx.serving import warmup
@@ -63,7 +64,14 @@ def test_run_summary_reports_metrics_blessing_and_push(frozen_run):
     assert summary.bad_rows == 0 and summary.first_bad_rows == []
     assert summary.metrics["example_count"] == 48
     assert 0.0 <= summary.metrics["sparse_categorical_accuracy"] <= 1.0
-    assert {"precision[0]", "recall[1]", "auc[1]"} <= summary.metrics.keys()
+    assert {"precision_at_argmax[0]", "recall_at_argmax[1]", "f1_at_argmax[1]", "auc[1]"} <= summary.metrics.keys()
+    assert summary.confusion.sum() == 48
+    assert np.trace(summary.confusion) / 48 == pytest.approx(summary.metrics["sparse_categorical_accuracy"])
+    assert 0.0 <= summary.metrics["expected_calibration_error"] <= 1.0
+    training = summary.training
+    assert training.validation_examples == 14 and sum(training.class_counts) == 160 - 14
+    assert 1 <= training.chosen_epoch <= training.epochs_run <= 2
+    assert training.temperature > 0 and training.validation_ece_after <= training.validation_ece_before + 1e-9
     assert summary.blessed and summary.pushed_to
     assert summary.serving_check_failure == ""
     assert Path(summary.pushed_to).parent == Path(frozen_run.serving_dir)
@@ -87,6 +95,10 @@ def test_pushed_model_answers_raw_text_like_the_trained_model(frozen_run):
     answer = pushed.signatures["serving_default"](text=texts)
     np.testing.assert_allclose(answer["scores"], trained.signatures["serving_default"](text=texts)["scores"], atol=1e-6)
     np.testing.assert_allclose(answer["scores"].numpy().sum(axis=1), 1.0, atol=1e-5)
+    # The temperature is in the exported model: it scores the eval texts as the Trainer's eval scores file says.
+    scores, _, eval_texts = eval_scores.read(summary.tensorboard_dir)
+    eval_answer = pushed.signatures["serving_default"](text=tf.constant(eval_texts))["scores"]
+    np.testing.assert_allclose(eval_answer, scores, atol=1e-5)
     assert answer["classes"].numpy().tolist()[0] == [b"0", b"1"]
     assert answer["label"].numpy().tolist() == [
         answer["classes"][i, j].numpy() for i, j in enumerate(np.argmax(answer["scores"], axis=1))
@@ -192,7 +204,7 @@ def test_report_of_a_real_run_renders_every_section_with_the_runs_numbers(frozen
         sections[key]["text"] for key in ("data", "validation", "evaluation", "model-card")
     )
     assert validation.count(gate.FIRST_RUN) == 2  # Both drift checks, label and token length: nothing to compare.
-    assert "train\t96\t" in data and "eval\t48\t" in data  # The fixture's rows (96 train, 48 eval).
+    assert "train\t160\t" in data and "eval\t48\t" in data  # The fixture's rows (160 train, 48 eval).
     for name, value in summary.metrics.items():  # A table row's cells are tab-separated in innerText.
         assert f"{name}\t{value:.0f}" in evaluation if name == "example_count" else f"{name}\t{value:.4f}" in evaluation
     # The report scores the eval split with the trained model itself: its accuracy is TFMA's.
@@ -202,13 +214,26 @@ def test_report_of_a_real_run_renders_every_section_with_the_runs_numbers(frozen
 
 
 def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, capsys):
-    train = sst2_sample("train", 64)
-    options = ("--train", train, "--mode", "finetune", "--max-train-steps", "3")
+    train = sst2_sample("train", 160)
+    options = ("--train", train, "--mode", "finetune", "--max-train-steps", "4", "--epochs", "2")
+    options += ("--class-weight", "balanced", "--bless-metric", "macro_f1")
     code = cli.main(_cli_run(tiny_export, tmp_path, *options))
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "blessed: yes" in out and "sparse_categorical_accuracy" in out and "serving check: passed" in out
+    assert "blessed: yes (macro_f1 ≥ 0.0" in out and "macro_f1" in out and "serving check: passed" in out
     assert len(os.listdir(tmp_path / "serving")) == 1
+    [model_run] = (tmp_path / "pipeline" / "Trainer" / "model_run").iterdir()
+    training = training_summary.read(str(model_run))
+    held_out = re.search(r"training: epoch (\d) of (\d) kept .* on (\d+) texts held out of train", out)
+    assert held_out, out
+    chosen = (training.chosen_epoch, training.epochs_run, training.validation_examples)
+    assert held_out.groups() == tuple(map(str, chosen))
+    assert f"calibration: temperature {training.temperature:.3f}" in out
+    counts = np.array(training.class_counts)  # The 4:1 hash split's train rows, validation excluded.
+    np.testing.assert_allclose(training.class_weights, counts.sum() / (2 * counts))
+    example_count = int(re.search(r"example_count\s+(\d+)", out).group(1))
+    rows = out.split("confusion matrix (rows: label, columns: predicted):\n")[1].splitlines()[1:3]
+    assert sum(int(count) for row in rows for count in row.split()[1:]) == example_count  # Each eval text once.
 
 
 @pytest.mark.long  # components/serving_check/component_test.py checks the same refusal without a whole run.

@@ -3,6 +3,7 @@
 import dataclasses
 import os
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
@@ -14,6 +15,8 @@ from sentence_tfx.components.example_gen import quarantine
 from sentence_tfx.components.example_gen.component import EXAMPLE_GEN_ID
 from sentence_tfx.components.report import component as report_component
 from sentence_tfx.components.report import executor as report_executor
+from sentence_tfx.components.trainer import training_summary
+from sentence_tfx.components.trainer.training_summary import TrainingSummary
 from sentence_tfx.pipeline import metadata
 from sentence_tfx.config import PipelineConfig
 
@@ -57,7 +60,9 @@ class PushReport:
 @dataclasses.dataclass(frozen=True)
 class RunSummary:
     label_names: tuple[str, ...]  # In class index order: the --labels given, or the train split's.
-    metrics: dict[str, float]  # Overall slice: accuracy, example count, per-class precision/recall, AUC.
+    metrics: dict[str, float]  # Overall slice: accuracy, macro-F1, per-class P/R/F1 at the argmax, ECE, AUC.
+    confusion: np.ndarray  # [label, argmax] counts of the eval split, from TFMA's confusion matrix plot.
+    training: TrainingSummary  # The Trainer's chosen epoch, temperature and class balance.
     blessed: bool
     serving_check_failure: str  # Why the model server could not serve the model; empty when it passed.
     pushed_to: str | None  # The version folder that holds the run's model now; None: nothing pushed.
@@ -94,6 +99,21 @@ def _metrics(evaluation_uri: str, label_names) -> dict[str, float]:
             name = f"{name}[{label_names[entry.key.sub_key.class_id.value]}]"
         metrics[name] = entry.value.double_value.value
     return metrics
+
+
+def _confusion(evaluation_uri: str, classes: int) -> np.ndarray:
+    """TFMA's MultiClassConfusionMatrixPlot of the candidate (threshold 0: every example at its argmax)."""
+    overall = next(p for p in tfma.load_plots(evaluation_uri) if not p.slice_key.single_slice_keys)
+    confusion = np.zeros((classes, classes), dtype=int)
+    for entry in overall.plot_keys_and_values:
+        if entry.key.model_name not in ("", "candidate") or not entry.value.HasField(
+            "multi_class_confusion_matrix_at_thresholds"
+        ):
+            continue
+        [matrix] = entry.value.multi_class_confusion_matrix_at_thresholds.matrices
+        for cell in matrix.entries:
+            confusion[cell.actual_class_id, cell.predicted_class_id] = round(cell.num_weighted_examples)
+    return confusion
 
 
 def node_of(store, execution, pipeline_name: str) -> str:
@@ -151,6 +171,8 @@ def summarize_run(config: PipelineConfig) -> RunSummary:
     return RunSummary(
         label_names=label_names,
         metrics=_metrics(evaluator["evaluation"][0].uri, label_names),
+        confusion=_confusion(evaluator["evaluation"][0].uri, len(label_names)),
+        training=training_summary.read(trainer["model_run"][0].uri),
         blessed=_custom_int(evaluator["blessing"][0], "blessed") == 1,
         serving_check_failure=_serving_check_failure(serving_check["blessing"][0]),
         pushed_to=push.destination if push.present else None,

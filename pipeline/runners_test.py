@@ -52,7 +52,7 @@ def _run_and_check(config, runner: str, reference) -> None:
             metadata_store_pb2.Execution.CACHED,
         ), component.id
     records = _transformed_records(config)
-    assert {split: len(r) for split, r in records.items()} == {"Split-train": 96, "Split-eval": 48}
+    assert {split: len(r) for split, r in records.items()} == {"Split-train": 160, "Split-eval": 48}
     assert records == _transformed_records(reference)
     summary = results.summarize_run(config)
     assert summary.metrics["example_count"] == 48 and summary.pushed_to

@@ -18,6 +18,8 @@ from sentence_tfx.errors import InputError
 FORMATS = ("csv", "tsv", "jsonl", "tfrecord")
 BAD_ROWS = ("fail", "skip")
 MODES = ("frozen", "finetune")
+CLASS_WEIGHTS = ("none", "balanced")
+BLESS_METRICS = ("accuracy", "macro_f1")
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")  # See components/trainer/distribution.py.
 MAX_PIPELINE_NAME_LENGTH = 63  # tfx.dsl.Pipeline refuses longer names.
 _EXTENSIONS = {
@@ -95,6 +97,7 @@ _BOUNDS = {
     "max_token_length_drift": _Range(0, 1),
     "max_bad_rows_fraction": _Range(0, 1),
     "latest_spans": _Range(1, integer=True),
+    "validation_fraction": _Range(0, 0.5, why="0: no validation split; most of train must train"),
 }
 
 
@@ -185,10 +188,13 @@ class TrainerSettings(_JsonFields):
     dropout: float
     max_train_steps: int | None
     distribution: str
+    validation_fraction: float
+    class_weight: str
 
 
 @dataclasses.dataclass(frozen=True)
 class EvaluatorSettings(_JsonFields):
+    bless_metric: str
     min_accuracy: float
     max_accuracy_drop: float
 
@@ -205,6 +211,7 @@ class ReportSettings(_JsonFields):
     batch_size: int
     head_learning_rate: float
     encoder_learning_rate: float
+    bless_metric: str
     min_accuracy: float
     max_accuracy_drop: float
 
@@ -249,13 +256,17 @@ class PipelineConfig(_JsonFields):
     hidden_units: int = 256
     dropout: float = 0.1
     max_train_steps: int | None = None  # Caps fine-tuning steps (CPU budgets); None = full epochs.
+    validation_fraction: float = 0.1  # Held out of train (hash of the text) to pick the epoch and the temperature.
+    class_weight: str = "none"  # balanced: each class weighs in the loss as if the classes were equally common.
     distribution: str = "none"  # mirrored: all local GPUs; multi_worker_mirrored: the TF_CONFIG cluster.
     # Drift against the last run whose data passed validation (none: not checked).
     max_label_drift: float = 0.1  # L-infinity distance between the train splits' label distributions.
     max_token_length_drift: float = 0.1  # Jensen-Shannon divergence between the token-length distributions.
-    # Evaluation gate.
+    # Evaluation gate, on the eval split: the bless metric (accuracy or macro-F1 at the top class) must reach
+    # min_accuracy and not fall more than max_accuracy_drop below the latest pushed model's.
+    bless_metric: str = "accuracy"
     min_accuracy: float = 0.5
-    max_accuracy_drop: float = 0.0  # Allowed drop against the latest blessed model.
+    max_accuracy_drop: float = 0.0
     # Where things go.
     pipeline_name: str = "sentence-tfx"
     pipeline_root: str = "runs/pipeline"
@@ -282,6 +293,8 @@ class PipelineConfig(_JsonFields):
             ("data_format", (None, *FORMATS)),
             ("bad_rows", BAD_ROWS),
             ("mode", MODES),
+            ("class_weight", CLASS_WEIGHTS),
+            ("bless_metric", BLESS_METRICS),
             ("distribution", DISTRIBUTIONS),
         ):
             if getattr(self, field) not in choices:

@@ -78,9 +78,9 @@ def read_rows(file_patterns: list[str], vector_name: str) -> tuple[np.ndarray, n
     return vectors, labels, texts
 
 
-def read(file_patterns: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """A split's embeddings [n, dim] and label indices [n], in a canonical order (by label, then by the vectors'
-    first values): the head then trains the same whatever order Beam's workers wrote the rows in."""
-    vectors, labels, _ = read_rows(file_patterns, features.EMBEDDING)
+def read(file_patterns: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A split's embeddings [n, dim], label indices [n] and texts, in a canonical order (by label, then by the
+    vectors' first values): the head then trains the same whatever order Beam's workers wrote the rows in."""
+    vectors, labels, texts = read_rows(file_patterns, features.EMBEDDING)
     order = np.lexsort((*vectors[:, 3::-1].T, labels))
-    return vectors[order], labels[order]
+    return vectors[order], labels[order], [texts[i] for i in order]

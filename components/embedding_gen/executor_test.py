@@ -75,7 +75,7 @@ def test_two_worker_processes_embed_every_example_exactly_once(tiny_export, tmp_
     )
 
     for split, (want, want_labels) in expected.items():
-        got, got_labels = embeddings.read([f"{output.uri}/Split-{split}/*"])
+        got, got_labels, _ = embeddings.read([f"{output.uri}/Split-{split}/*"])
         distance = np.abs(got[:, np.newaxis, :] - want[np.newaxis, :, :]).max(axis=2)
         nearest = distance.argmin(axis=1)
         assert sorted(nearest) == list(range(len(want))), f"{split}: an example is missing or embedded twice"

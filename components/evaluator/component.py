@@ -4,6 +4,7 @@ The eval config depends on the number of classes, known only at run time (see sc
 component carries EvaluatorSettings and its executor builds the config from them and the schema's label names.
 """
 
+import json
 from collections.abc import Sequence
 
 import tensorflow_model_analysis as tfma
@@ -16,24 +17,48 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import proto_utils
 
 from sentence_tfx import features, schemas
+from sentence_tfx.components.evaluator import argmax_metrics
 from sentence_tfx.components.pusher.component import pushed_blessings
 from sentence_tfx.config import EvaluatorSettings
 
 ACCURACY = "sparse_categorical_accuracy"
 SETTINGS_KEY = "settings"
+_BLESS_METRICS = {"accuracy": "SparseCategoricalAccuracy", "macro_f1": "MacroF1"}  # --bless-metric: TFMA's class.
 
 
 def create_eval_config(settings: EvaluatorSettings, label_names: Sequence[str]) -> tfma.EvalConfig:
-    """Accuracy (gated), per-class precision/recall at probability 0.5, AUC of the second class when binary."""
-    accuracy_gate = tfma.MetricThreshold(
+    """Accuracy, macro-F1 and per-class precision/recall/F1 at the top class, the expected calibration error, the
+    confusion matrix, AUC when binary. The bless metric is gated: a floor and no regression against the baseline."""
+    gate = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": settings.min_accuracy}),
         change_threshold=tfma.GenericChangeThreshold(
             direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -settings.max_accuracy_drop - 1e-10}
         ),
     )
-    per_class = [tfma.MetricConfig(class_name="Precision"), tfma.MetricConfig(class_name="Recall")]
+    classes = json.dumps({"classes": len(label_names)})
+
+    def metric(class_name: str, **fields) -> tfma.MetricConfig:
+        threshold = gate if _BLESS_METRICS[settings.bless_metric] == class_name else None
+        return tfma.MetricConfig(class_name=class_name, threshold=threshold, **fields)
+
+    specs = [
+        tfma.MetricsSpec(
+            metrics=[
+                tfma.MetricConfig(class_name="ExampleCount"),
+                metric("SparseCategoricalAccuracy"),
+                metric("MacroF1", module=argmax_metrics.__name__, config=classes),
+                metric("ExpectedCalibrationError", module=argmax_metrics.__name__, config=classes),
+                tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+            ]
+        )
+    ]
     if len(label_names) == 2:
-        per_class.append(tfma.MetricConfig(class_name="AUC"))
+        specs.append(
+            tfma.MetricsSpec(
+                metrics=[tfma.MetricConfig(class_name="AUC")],
+                binarize=tfma.BinarizationOptions(class_ids={"values": [1]}),
+            )
+        )
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
@@ -44,18 +69,7 @@ def create_eval_config(settings: EvaluatorSettings, label_names: Sequence[str]) 
             )
         ],
         slicing_specs=[tfma.SlicingSpec()],
-        metrics_specs=[
-            tfma.MetricsSpec(
-                metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
-                    tfma.MetricConfig(class_name="SparseCategoricalAccuracy", threshold=accuracy_gate),
-                ]
-            ),
-            tfma.MetricsSpec(
-                metrics=per_class,
-                binarize=tfma.BinarizationOptions(class_ids={"values": list(range(len(label_names)))}),
-            ),
-        ],
+        metrics_specs=specs,
     )
 
 

@@ -22,7 +22,7 @@ from sentence_tfx import features, schemas
 from sentence_tfx.components.data_validation import gate
 from sentence_tfx.components.example_gen import executor as example_gen_executor
 from sentence_tfx.components.report import facts, page
-from sentence_tfx.components.trainer import eval_scores
+from sentence_tfx.components.trainer import eval_scores, training_summary
 from sentence_tfx.config import ReportSettings
 from sentence_tfx.encoder import export
 
@@ -151,6 +151,7 @@ def gather(input_dict, exec_properties) -> page.Run:
         ],
         validation_pages=[os.path.join(only("validation_report").uri, gate.STATISTICS_HTML)],
         training=training_log(model_run.uri),
+        chosen=training_summary.read(model_run.uri),
         metrics=tfma_metrics(evaluation.uri, label_names),
         validation_failures=validation_failures(evaluation.uri),
         predictions=facts.prediction_facts(scores, labels, texts, label_names),

@@ -7,7 +7,10 @@ import dataclasses
 
 import numpy as np
 
-RELIABILITY_BINS = 10  # Equal-width bins of the top score.
+from sentence_tfx.components.evaluator import argmax_metrics
+from sentence_tfx.components.trainer import calibration
+
+RELIABILITY_BINS = calibration.ECE_BINS  # Equal-width bins of the top score.
 MAX_LISTED = 10  # Duplicate and leakage examples shown.
 CONFIDENT_MISTAKES = 20
 
@@ -122,16 +125,8 @@ def prediction_facts(
     correct = predicted == labels
     confusion = np.zeros((classes, classes), dtype=int)
     np.add.at(confusion, (labels, predicted), 1)
-    true_positives = np.diag(confusion).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.nan_to_num(true_positives / confusion.sum(axis=0))
-        recall = np.nan_to_num(true_positives / confusion.sum(axis=1))
-        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
-    bins = np.minimum((top * RELIABILITY_BINS).astype(int), RELIABILITY_BINS - 1)
-    used = np.unique(bins)
-    counts = np.array([np.sum(bins == b) for b in used])
-    confidence = np.array([top[bins == b].mean() for b in used])
-    accuracy = np.array([correct[bins == b].mean() for b in used])
+    precision, recall, f1 = argmax_metrics.per_class_scores(confusion)
+    confidence, accuracy, counts = calibration.reliability_bins(scores, labels)
     mistakes = np.flatnonzero(~correct)
     mistakes = mistakes[np.argsort(-top[mistakes], kind="stable")][:CONFIDENT_MISTAKES]
     return PredictionFacts(
@@ -145,7 +140,7 @@ def prediction_facts(
         bin_confidence=confidence,
         bin_accuracy=accuracy,
         bin_counts=counts,
-        expected_calibration_error=float(np.sum(counts * np.abs(accuracy - confidence)) / max(len(labels), 1)),
+        expected_calibration_error=calibration.expected_calibration_error(scores, labels),
         confident_mistakes=[
             Mistake(texts[i], label_names[labels[i]], label_names[predicted[i]], float(top[i])) for i in mistakes
         ],

@@ -43,9 +43,9 @@ def test_prediction_facts_match_hand_counts():
     np.testing.assert_allclose(found.precision, [1 / 2, 2 / 3])
     np.testing.assert_allclose(found.recall, [1 / 2, 2 / 3])
     assert found.macro_f1 == pytest.approx((1 / 2 + 2 / 3) / 2)
-    # Top scores 0.9, 0.8, 0.7, 0.55, 0.95 → bins 5, 7, 8, 9 (0.9 and 0.95 share the last).
-    assert found.bin_counts.tolist() == [1, 1, 1, 2]
-    np.testing.assert_allclose(found.bin_confidence, [0.55, 0.7, 0.8, 0.925])
-    np.testing.assert_allclose(found.bin_accuracy, [0, 1, 0, 1])
-    assert found.expected_calibration_error == pytest.approx((0.55 + 0.3 + 0.8 + 2 * 0.075) / 5)
+    # Top scores 0.9, 0.8, 0.7, 0.55, 0.95 → bins (of 1/15) 13, 12, 10, 8, 14: one each.
+    assert found.bin_counts.tolist() == [1, 1, 1, 1, 1]
+    np.testing.assert_allclose(found.bin_confidence, [0.55, 0.7, 0.8, 0.9, 0.95])
+    np.testing.assert_allclose(found.bin_accuracy, [0, 1, 0, 1, 1])
+    assert found.expected_calibration_error == pytest.approx((0.55 + 0.3 + 0.8 + 0.1 + 0.05) / 5)
     assert found.confident_mistakes == [facts.Mistake("b", "pos", "neg", 0.8), facts.Mistake("d", "neg", "pos", 0.55)]

@@ -11,6 +11,7 @@ from tensorflow_data_validation.utils import display_util
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from sentence_tfx.components.report import charts, facts
+from sentence_tfx.components.trainer.training_summary import TrainingSummary
 from sentence_tfx.config import ReportSettings
 
 SECTIONS = (
@@ -40,6 +41,7 @@ class Run:
     drift: list[dict]  # The gates' drift checks (data_validation/gate.py's drift.json).
     validation_pages: list[str]
     training: facts.TrainingLog
+    chosen: TrainingSummary  # The Trainer's choices: epoch, temperature, class weights.
     metrics: dict[str, dict[str, float]]  # TFMA: candidate / baseline / difference → metric → value.
     validation_failures: list[str]
     predictions: facts.PredictionFacts
@@ -162,6 +164,28 @@ def _validation(run: Run) -> str:
     )
 
 
+def _per_class(names, values, number_format: str) -> str:
+    return ", ".join(f"{name}: {value:{number_format}}" for name, value in zip(names, values))
+
+
+def _chosen_epoch(chosen: TrainingSummary) -> str:
+    if not chosen.validation_examples:
+        return f"{chosen.chosen_epoch}, the last (no validation split)"
+    return (
+        f"{chosen.chosen_epoch}: least validation loss, {chosen.validation_loss:.4f} (accuracy "
+        f"{chosen.validation_accuracy:.4f} on {chosen.validation_examples} examples held out of train)"
+    )
+
+
+def _temperature(chosen: TrainingSummary) -> str:
+    if not chosen.validation_examples:
+        return "1 (no validation split to fit it on)"
+    return (
+        f"{chosen.temperature:.3f}: validation ECE {chosen.validation_ece_before:.4f} before, "
+        f"{chosen.validation_ece_after:.4f} after"
+    )
+
+
 def _training(run: Run) -> str:
     s = run.settings
     log = run.training
@@ -178,6 +202,13 @@ def _training(run: Run) -> str:
         ],
         ["encoder", s.encoder_handle],
         ["epochs run", epochs],
+        ["chosen epoch", _chosen_epoch(run.chosen)],
+        ["temperature (calibration)", _temperature(run.chosen)],
+        [
+            "training examples per class",
+            ", ".join(f"{n}: {c}" for n, c in zip(run.label_names, run.chosen.class_counts)),
+        ],
+        ["class weights", ", ".join(f"{n}: {w:.3g}" for n, w in zip(run.label_names, run.chosen.class_weights))],
         ["batch size", s.batch_size],
         ["optimizer steps", log.steps if log.steps is not None else "not recorded"],
         ["head learning rate", f"{s.head_learning_rate:g}"],
@@ -192,7 +223,7 @@ def _training(run: Run) -> str:
                 tag.removeprefix("epoch_"),
             ),
             "Per epoch: train is the mean over the epoch's batches"
-            + (", validation is Keras's validation data after the epoch." if "validation" in runs else "."),
+            + (", validation is the split held out of train, after the epoch." if "validation" in runs else "."),
         )
         for tag, runs in sorted(log.history.items())
     )
@@ -229,7 +260,8 @@ def _evaluation(run: Run) -> str:
     )
     s = run.settings
     verdict = (
-        f"<p class={'good' if run.blessed else 'bad'}>Blessed: {'yes' if run.blessed else 'no'}. The gate: accuracy ≥ "
+        f"<p class={'good' if run.blessed else 'bad'}>Blessed: {'yes' if run.blessed else 'no'}. The gate: "
+        f"{s.bless_metric.replace('_', '-')} ≥ "
         f"{s.min_accuracy:g} and at most {s.max_accuracy_drop:g} below the baseline (the latest pushed model"
         f"{'' if baseline else '; there was none, so only the floor applied'}).</p>"
         + (

@@ -10,6 +10,7 @@ from tfx.utils import io_utils
 
 from sentence_tfx import schemas
 from sentence_tfx.components.report import facts, page
+from sentence_tfx.components.trainer.training_summary import TrainingSummary
 from sentence_tfx.config import ReportSettings
 
 LABELS = ("neg", "pos")
@@ -36,6 +37,7 @@ def small_run(tmp_path) -> page.Run:
             batch_size=2,
             head_learning_rate=1e-3,
             encoder_learning_rate=1e-4,
+            bless_metric="accuracy",
             min_accuracy=0.5,
             max_accuracy_drop=0.0,
         ),
@@ -59,6 +61,18 @@ def small_run(tmp_path) -> page.Run:
         training=facts.TrainingLog(
             {"epoch_loss": {"train": [(1, 0.7), (2, 0.5)], "validation": [(1, 0.69), (2, 0.6)]}}, steps=4, seconds=3.5
         ),
+        chosen=TrainingSummary(
+            class_counts=(1, 3),
+            class_weights=(2.0, 2 / 3),
+            validation_examples=12,
+            epochs_run=2,
+            chosen_epoch=2,
+            validation_loss=0.6,
+            validation_accuracy=0.75,
+            temperature=1.25,
+            validation_ece_before=0.2,
+            validation_ece_after=0.05,
+        ),
         metrics={"candidate": {"sparse_categorical_accuracy": 1 / 3, "example_count": 3.0}},
         validation_failures=["sparse_categorical_accuracy: below 0.5"],
         predictions=facts.prediction_facts(scores, eval_split.labels, eval_split.texts, LABELS),
@@ -81,6 +95,9 @@ def test_every_section_with_its_numbers_and_charts(small_run):
     assert "not blessed" in html and "sparse_categorical_accuracy: below 0.5" in html
     assert "macro-F1 0.2500" in html  # Predicted pos, pos, neg for pos, neg, pos: F1 0 (neg) and 1/2 (pos).
     assert "max |diff| 1e-5" in html  # The default encoder's parity figures in the model card.
+    assert "2: least validation loss, 0.6000 (accuracy 0.7500 on 12 examples held out of train)" in html
+    assert "1.250: validation ECE 0.2000 before, 0.0500 after" in html
+    assert "neg: 2, pos: 0.667" in html  # Class weights.
 
 
 def test_chromium_shows_every_section_and_chart_without_network_or_scripts(small_run, tmp_path, open_in_chromium):

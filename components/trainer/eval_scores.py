@@ -38,26 +38,36 @@ def read(model_run_dir: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return embeddings.read_rows([_path(model_run_dir)], SCORES)
 
 
+def head_scores(head: tf_keras.Model, vectors: np.ndarray) -> np.ndarray:
+    """The head called directly, a read batch at a time (no predict(): no strategy, no callbacks)."""
+    batches = range(0, len(vectors), _READ_BATCH)
+    return np.concatenate([head(vectors[i : i + _READ_BATCH], training=False).numpy() for i in batches])
+
+
 def of_head(head: tf_keras.Model, eval_files: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The frozen classifier's scores: the head over EmbeddingGen's eval embeddings (the encoder does not run)."""
     vectors, labels, texts = embeddings.read_rows(eval_files, features.EMBEDDING)
-    batches = range(0, len(vectors), _READ_BATCH)
-    return np.concatenate([head(vectors[i : i + _READ_BATCH], training=False).numpy() for i in batches]), labels, texts
+    return head_scores(head, vectors), labels, texts
 
 
 def of_classifier(
-    classifier: tf_keras.Model, fn_args: tfx.components.FnArgs, schema
+    classifier: tf_keras.Model, fn_args: tfx.components.FnArgs, files: list[str], schema, keep=None
 ) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
-    """The fine-tuned classifier over the eval split's ids, a read batch at a time, each in length order."""
+    """The fine-tuned classifier over Transform's examples in `files`, a read batch at a time, each in length order;
+    `keep(texts)` (a bool array per batch), if given, chooses the examples scored."""
     ids_spec = {name: tf.TensorSpec([None, None], tf.int32) for name in features.TOKEN_FEATURES}
     score = tf.function(lambda ids: classifier(ids, training=False), input_signature=[ids_spec])
     dataset = fn_args.data_accessor.tf_dataset_factory(
-        fn_args.eval_files, tfxio.TensorFlowDatasetOptions(batch_size=_READ_BATCH, shuffle=False, num_epochs=1), schema
+        files, tfxio.TensorFlowDatasetOptions(batch_size=_READ_BATCH, shuffle=False, num_epochs=1), schema
     )
     scores, labels, texts = [], [], []
     for batch in dataset:
-        ids = {name: tf.cast(batch[name], tf.int32).numpy() for name in features.TOKEN_FEATURES}
+        batch_texts = batch[features.TEXT].numpy().reshape(-1)
+        rows = keep(batch_texts) if keep is not None else np.ones(len(batch_texts), bool)
+        if not rows.any():
+            continue
+        ids = {name: tf.cast(batch[name], tf.int32).numpy()[rows] for name in features.TOKEN_FEATURES}
         scores.append(embeddings.embed_in_length_order(score, ids))
-        labels.append(batch[features.LABEL_INDEX].numpy().reshape(-1))
-        texts += batch[features.TEXT].numpy().reshape(-1).tolist()
+        labels.append(batch[features.LABEL_INDEX].numpy().reshape(-1)[rows])
+        texts += batch_texts[rows].tolist()
     return np.concatenate(scores), np.concatenate(labels), texts

@@ -1,10 +1,12 @@
 """run_fn: trains the classifier frozen (head on cached embeddings) or fine-tuned (two learning rates), exports it."""
 
+import dataclasses
 import logging
 import math
 import shutil
 import tempfile
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras
@@ -15,12 +17,20 @@ from sentence_tfx import features, schemas
 from sentence_tfx.components.embedding_gen import embeddings
 from sentence_tfx.components.trainer import distribution
 from sentence_tfx.components.trainer import model as classifier_model
-from sentence_tfx.components.trainer import eval_scores, serving_warmup, signatures
+from sentence_tfx.components.trainer import (
+    calibration,
+    eval_scores,
+    serving_warmup,
+    signatures,
+    training_summary,
+    validation,
+)
 from sentence_tfx.config import TrainerSettings
 
 log = logging.getLogger(__name__)
 FROZEN_HEAD_UPDATES = 5000  # Default budget of the frozen head: 3 epochs of SST-2, 30 of TREC ...
 FROZEN_HEAD_EPOCHS = (3, 30)  # ... within these bounds, so tiny data sets are not trained thousands of epochs.
+FROZEN_PATIENCE = 3  # Epochs without a lower validation loss before the frozen head stops.
 SHUFFLE_SEED = 42
 
 
@@ -46,17 +56,17 @@ class TwoRateClassifier(tf_keras.Model):
     encoder_optimizer: tf_keras.optimizers.Optimizer
 
     def train_step(self, data):
-        ids, labels = data
+        ids, labels, sample_weight = tf_keras.utils.unpack_x_y_sample_weight(data)
         encoder_variables = self.get_layer(classifier_model.ENCODER_LAYER).trainable_variables
         encoder_refs = {v.ref() for v in encoder_variables}
         head_variables = [v for v in self.trainable_variables if v.ref() not in encoder_refs]
         with tf.GradientTape() as tape:
             scores = self(ids, training=True)
-            loss = self.compiled_loss(labels, scores, regularization_losses=self.losses)
+            loss = self.compiled_loss(labels, scores, sample_weight, regularization_losses=self.losses)
         gradients = tape.gradient(loss, encoder_variables + head_variables)
         self.encoder_optimizer.apply_gradients(zip(gradients[: len(encoder_variables)], encoder_variables))
         self.optimizer.apply_gradients(zip(gradients[len(encoder_variables) :], head_variables))
-        self.compiled_metrics.update_state(labels, scores)
+        self.compiled_metrics.update_state(labels, scores, sample_weight)
         return {metric.name: metric.result() for metric in self.metrics}
 
 
@@ -68,7 +78,8 @@ def _shard_by_example(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.with_options(options)
 
 
-def _dataset(fn_args, files, tft_output, batch_size: int, shuffle: bool, epochs: int | None = 1) -> tf.data.Dataset:
+def _examples(fn_args, files, tft_output, batch_size: int, shuffle: bool, epochs: int | None = 1) -> tf.data.Dataset:
+    """Batches of (int32 ids, label index, text) from Transform's examples."""
     dataset = fn_args.data_accessor.tf_dataset_factory(
         files,
         tfxio.TensorFlowDatasetOptions(
@@ -80,11 +91,22 @@ def _dataset(fn_args, files, tft_output, batch_size: int, shuffle: bool, epochs:
         ),
         tft_output.transformed_metadata.schema,
     )
-    return _shard_by_example(
-        dataset.map(
-            lambda batch, labels: ({name: tf.cast(batch[name], tf.int32) for name in features.TOKEN_FEATURES}, labels)
+    return dataset.map(
+        lambda batch, labels: (
+            {name: tf.cast(batch[name], tf.int32) for name in features.TOKEN_FEATURES},
+            labels,
+            tf.reshape(batch[features.TEXT], [-1]),
         )
     )
+
+
+def _dataset(fn_args, files, tft_output, batch_size, shuffle, epochs=1, keep=None) -> tf.data.Dataset:
+    """(ids, label index) batches for Keras; `keep(text)`, if given, chooses the examples (a side of the validation
+    split)."""
+    dataset = _examples(fn_args, files, tft_output, batch_size, shuffle, epochs)
+    if keep is not None:
+        dataset = dataset.unbatch().filter(lambda ids, label, text: keep(text)).batch(batch_size)
+    return _shard_by_example(dataset.map(lambda ids, labels, text: (ids, labels)))
 
 
 def _compile(model, optimizer):
@@ -96,14 +118,70 @@ def frozen_head_epochs(examples: int, batch_size: int) -> int:
     return min(max(math.ceil(FROZEN_HEAD_UPDATES / math.ceil(examples / batch_size)), fewest), most)
 
 
-def _train_frozen(settings, fn_args, tft_output, encoder, head, callbacks):
-    """Only the head trains, for all epochs, on the embeddings EmbeddingGen computed once per example (the Trainer's
-    examples in frozen mode). With several workers each one reads all the embeddings and the head's batches are split.
-    """
-    train_x, train_y = embeddings.read(fn_args.train_files)
-    eval_x, eval_y = embeddings.read(fn_args.eval_files)
+@dataclasses.dataclass(frozen=True)
+class _Split:
+    """The training data after the validation split is carved out of it."""
+
+    class_counts: np.ndarray  # Training examples per class index.
+    validation_examples: int  # 0: too few held out (validation.MIN_EXAMPLES), all of train trains.
+
+    def class_weights(self, policy: str) -> np.ndarray:
+        """balanced: n / (classes × count), sklearn's rule; a class without examples gets weight 0."""
+        if policy == "none":
+            return np.ones(len(self.class_counts))
+        with np.errstate(divide="ignore"):
+            weights = self.class_counts.sum() / (len(self.class_counts) * self.class_counts)
+        return np.where(self.class_counts > 0, weights, 0.0)
+
+
+def _fit(model, settings, split: _Split, train, validation_data, epochs, steps_per_epoch, patience, callbacks):
+    """Keras fit that keeps the weights of the epoch of least validation loss. Returns the summary's training
+    fields: epochs run, chosen epoch, its validation loss and accuracy."""
+    weights = split.class_weights(settings.class_weight)
+    if settings.class_weight != "none":
+        log.info("class weights (%s): %s", settings.class_weight, ", ".join(f"{w:.3g}" for w in weights))
+    stopper = tf_keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    history = model.fit(
+        train,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=validation_data,
+        class_weight=dict(enumerate(weights)) if settings.class_weight != "none" else None,
+        callbacks=callbacks + ([stopper] if validation_data is not None else []),
+        verbose=2,
+    ).history
+    epochs_run = len(history["loss"])
+    if validation_data is None:
+        log.info("no validation split: the model is the last of %d epochs", epochs_run)
+        return dict(epochs_run=epochs_run, chosen_epoch=epochs_run, validation_loss=None, validation_accuracy=None)
+    best = int(np.argmin(history["val_loss"]))
+    chosen = dict(
+        epochs_run=epochs_run,
+        chosen_epoch=best + 1,
+        validation_loss=float(history["val_loss"][best]),
+        validation_accuracy=float(history["val_accuracy"][best]),
+    )
+    log.info(
+        "chosen: epoch %d of %d (validation loss %.4f, accuracy %.4f on %d examples held out of train)",
+        chosen["chosen_epoch"],
+        epochs_run,
+        chosen["validation_loss"],
+        chosen["validation_accuracy"],
+        split.validation_examples,
+    )
+    return chosen
+
+
+def _train_frozen(settings, fn_args, tft_output, head, classes, callbacks):
+    """Only the head trains, on the embeddings EmbeddingGen computed once per example (the Trainer's examples in
+    frozen mode), until the validation loss stops falling. With several workers each one reads all the embeddings
+    and the head's batches are split."""
+    vectors, labels, texts = embeddings.read(fn_args.train_files)
+    held_out = validation.held_out_mask(texts, settings.validation_fraction)
+    train_x, train_y = vectors[~held_out], labels[~held_out]
+    split = _Split(np.bincount(train_y, minlength=classes), int(held_out.sum()))
     epochs = settings.epochs or frozen_head_epochs(len(train_y), settings.batch_size)
-    log.info("training the head on %d cached embeddings for %d epochs", len(train_y), epochs)
+    log.info("training the head on %d cached embeddings for at most %d epochs", len(train_y), epochs)
     _compile(head, tf_keras.optimizers.Adam(settings.head_learning_rate))
 
     def batches(x, y, shuffle):
@@ -111,19 +189,36 @@ def _train_frozen(settings, fn_args, tft_output, encoder, head, callbacks):
         dataset = dataset.shuffle(len(y), seed=SHUFFLE_SEED, reshuffle_each_iteration=True) if shuffle else dataset
         return _shard_by_example(dataset.batch(settings.batch_size))
 
-    head.fit(
-        batches(train_x, train_y, shuffle=True),
-        epochs=epochs,
-        validation_data=batches(eval_x, eval_y, shuffle=False),
-        callbacks=callbacks,
-        verbose=2,
+    validation_data = batches(vectors[held_out], labels[held_out], shuffle=False) if split.validation_examples else None
+    chosen = _fit(
+        head,
+        settings,
+        split,
+        batches(train_x, train_y, True),
+        validation_data,
+        epochs,
+        None,
+        FROZEN_PATIENCE,
+        callbacks,
     )
+    return split, chosen
 
 
-def _train_finetune(settings, fn_args, tft_output, encoder, head, callbacks):
-    train_size = sum(
-        int(tf.size(labels)) for _, labels in _dataset(fn_args, fn_args.train_files, tft_output, 1024, shuffle=False)
-    )
+def _count_train_split(settings, fn_args, tft_output, classes) -> _Split:
+    """One pass over the train examples: class counts on each side of the validation split."""
+    counts = {True: np.zeros(classes, np.int64), False: np.zeros(classes, np.int64)}
+    for _, labels, texts in _examples(fn_args, fn_args.train_files, tft_output, 1024, shuffle=False):
+        held_out = validation.is_held_out(texts, settings.validation_fraction).numpy()
+        for side in counts:
+            counts[side] += np.bincount(labels.numpy().reshape(-1)[held_out == side], minlength=classes)
+    if counts[True].sum() < validation.MIN_EXAMPLES:
+        return _Split(counts[True] + counts[False], 0)
+    return _Split(counts[False], int(counts[True].sum()))
+
+
+def _train_finetune(settings, fn_args, tft_output, encoder, head, classes, callbacks):
+    split = _count_train_split(settings, fn_args, tft_output, classes)
+    train_size = int(split.class_counts.sum())
     epoch_steps = math.ceil(train_size / settings.batch_size)
     total_steps = min(settings.epochs * epoch_steps, settings.max_train_steps or math.inf)
     epochs = math.ceil(total_steps / epoch_steps)
@@ -148,14 +243,69 @@ def _train_finetune(settings, fn_args, tft_output, encoder, head, callbacks):
     trainable = classifier_model.build_classifier(encoder, head, settings.seq_length, model_class=TwoRateClassifier)
     _compile(trainable, adamw(settings.head_learning_rate))
     trainable.encoder_optimizer = adamw(settings.encoder_learning_rate)
-    trainable.fit(
-        _dataset(fn_args, fn_args.train_files, tft_output, settings.batch_size, shuffle=True, epochs=None),
-        steps_per_epoch=steps_per_epoch,
-        epochs=epochs,
-        validation_data=_dataset(fn_args, fn_args.eval_files, tft_output, settings.batch_size, shuffle=False),
-        callbacks=callbacks,
-        verbose=2,
+
+    def held_out(text):
+        return validation.is_held_out(text, settings.validation_fraction)
+
+    train = _dataset(
+        fn_args,
+        fn_args.train_files,
+        tft_output,
+        settings.batch_size,
+        shuffle=True,
+        epochs=None,
+        keep=(lambda text: tf.logical_not(held_out(text))) if split.validation_examples else None,
     )
+    validation_data = (
+        _dataset(fn_args, fn_args.train_files, tft_output, settings.batch_size, shuffle=False, keep=held_out)
+        if split.validation_examples
+        else None
+    )
+    chosen = _fit(trainable, settings, split, train, validation_data, epochs, steps_per_epoch, epochs, callbacks)
+    return split, chosen
+
+
+def _validation_scores(settings, fn_args, tft_output, head, scorer) -> tuple[np.ndarray, np.ndarray]:
+    """The uncalibrated model's scores on the validation split, and its labels."""
+    if settings.mode == "finetune":
+        scores, labels, _ = eval_scores.of_classifier(
+            scorer,
+            fn_args,
+            fn_args.train_files,
+            tft_output.transformed_metadata.schema,
+            keep=lambda texts: validation.is_held_out(texts, settings.validation_fraction).numpy(),
+        )
+        return scores, labels
+    vectors, labels, texts = embeddings.read(fn_args.train_files)
+    held_out = validation.held_out_mask(texts, settings.validation_fraction)
+    return eval_scores.head_scores(head, vectors[held_out]), labels[held_out]
+
+
+def _calibrate(settings, fn_args, tft_output, head, scorer, split: _Split, chosen: dict):
+    """The temperature fitted on the validation split (1 without one) and the training summary."""
+    temperature, before, after = 1.0, None, None
+    if split.validation_examples:
+        scores, labels = _validation_scores(settings, fn_args, tft_output, head, scorer)
+        temperature = calibration.fit_temperature(scores, labels)
+        before = calibration.expected_calibration_error(scores, labels)
+        after = calibration.expected_calibration_error(calibration.rescale(scores, temperature), labels)
+        log.info("temperature %.3f: validation ECE %.4f -> %.4f", temperature, before, after)
+    summary = training_summary.TrainingSummary(
+        class_counts=tuple(int(c) for c in split.class_counts),
+        class_weights=tuple(float(w) for w in split.class_weights(settings.class_weight)),
+        validation_examples=split.validation_examples,
+        temperature=temperature,
+        validation_ece_before=before,
+        validation_ece_after=after,
+        **chosen,
+    )
+    if summary.imbalanced:
+        log.warning(
+            "the rarest class has %.1f%% of the largest one's training examples%s",
+            100 * summary.rarest_class_share,
+            "" if settings.class_weight == "balanced" else "; consider --class-weight balanced",
+        )
+    return temperature, summary
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -167,26 +317,38 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     model_dir = fn_args.serving_model_dir if chief else f"{scratch}/model"
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     label_names = schemas.read_label_names(fn_args.schema_path)  # In class index order, as Transform used them.
+    classes = len(label_names)
     with strategy.scope():
         encoder = classifier_model.build_encoder(settings.encoder_handle, trainable=settings.mode == "finetune")
-        head = classifier_model.build_head(len(label_names), settings.hidden_units, settings.dropout)
+        head = classifier_model.build_head(classes, settings.hidden_units, settings.dropout)
         callbacks = [
             tf_keras.callbacks.TensorBoard(
                 log_dir=fn_args.model_run_dir if chief else f"{scratch}/logs", update_freq="epoch"
             )
         ]
-        train = _train_finetune if settings.mode == "finetune" else _train_frozen
-        train(settings, fn_args, tft_output, encoder, head, callbacks)
-        classifier = classifier_model.build_classifier(encoder, head, settings.seq_length)
+        if settings.mode == "finetune":
+            split, chosen = _train_finetune(settings, fn_args, tft_output, encoder, head, classes, callbacks)
+        else:
+            split, chosen = _train_frozen(settings, fn_args, tft_output, head, classes, callbacks)
+        scorer = classifier_model.build_classifier(encoder, head, settings.seq_length)
+    # Outside the strategy's scope, like the export: its functions are traced in cross-replica context. Only the
+    # chief's model is kept, so only the chief calibrates it.
+    temperature = 1.0
+    if chief:
+        temperature, summary = _calibrate(settings, fn_args, tft_output, head, scorer, split, chosen)
+    calibrated_head = tf_keras.Sequential([head, calibration.Temperature(temperature)], name="calibrated_head")
+    with strategy.scope():
+        classifier = classifier_model.build_classifier(encoder, calibrated_head, settings.seq_length)
     signatures.export(classifier, encoder, tft_output, label_names, settings.seq_length, model_dir)
     serving_warmup.write_warmup_requests(fn_args, model_dir)
-    if chief:  # Outside the strategy's scope, like the export: its functions are traced in cross-replica context.
+    if chief:
         scored = (
-            eval_scores.of_classifier(classifier, fn_args, tft_output.transformed_metadata.schema)
+            eval_scores.of_classifier(classifier, fn_args, fn_args.eval_files, tft_output.transformed_metadata.schema)
             if settings.mode == "finetune"
-            else eval_scores.of_head(head, fn_args.eval_files)
+            else eval_scores.of_head(calibrated_head, fn_args.eval_files)
         )
         eval_scores.write(fn_args.model_run_dir, *scored)
+        training_summary.write(fn_args.model_run_dir, summary)
     else:
         shutil.rmtree(scratch, ignore_errors=True)
         distribution.wait_for_chief_export(fn_args.serving_model_dir)

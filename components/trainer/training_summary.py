@@ -1,0 +1,44 @@
+"""What the Trainer chose and on what evidence, written beside its TensorBoard logs: the CLI's run summary and the
+run report show it (the chosen epoch, the temperature, the class balance), so nobody reads Keras's epoch lines."""
+
+import dataclasses
+import json
+import os
+
+import tensorflow as tf
+
+FILE = "training_summary.json"
+IMBALANCE_WARNING = 0.1  # The summary warns when the rarest class has less than this share of the largest.
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSummary:
+    class_counts: tuple[int, ...]  # Training examples per class index (the validation split excluded).
+    class_weights: tuple[float, ...]  # Loss weight per class index (all 1 without --class-weight balanced).
+    validation_examples: int  # 0: no validation split; the last epoch is the model, T = 1.
+    epochs_run: int
+    chosen_epoch: int  # 1-based: the epoch of least validation loss, whose weights were kept.
+    validation_loss: float | None
+    validation_accuracy: float | None
+    temperature: float
+    validation_ece_before: float | None  # Expected calibration error on the validation split, before and after T.
+    validation_ece_after: float | None
+
+    @property
+    def rarest_class_share(self) -> float:
+        return min(self.class_counts) / max(max(self.class_counts), 1)
+
+    @property
+    def imbalanced(self) -> bool:
+        return self.rarest_class_share < IMBALANCE_WARNING
+
+
+def write(model_run_dir: str, summary: TrainingSummary) -> None:
+    with tf.io.gfile.GFile(os.path.join(model_run_dir, FILE), "w") as file:
+        file.write(json.dumps(dataclasses.asdict(summary), indent=1))
+
+
+def read(model_run_dir: str) -> TrainingSummary:
+    with tf.io.gfile.GFile(os.path.join(model_run_dir, FILE)) as file:
+        fields = json.loads(file.read())
+    return TrainingSummary(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
