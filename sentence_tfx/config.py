@@ -17,7 +17,8 @@ from sentence_tfx.errors import InputError
 
 FORMATS = ("csv", "tsv", "jsonl", "tfrecord")
 BAD_ROWS = ("fail", "skip")
-MODES = ("frozen", "finetune")
+MODES = ("frozen", "finetune", "setfit")
+ENCODER_LEARNING_RATES = {"finetune": 1e-4, "setfit": 2e-5}  # finetune: measured best for MiniLM; setfit: its own.
 CLASS_WEIGHTS = ("none", "balanced")
 BLESS_METRICS = ("accuracy", "macro_f1")
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")  # See components/trainer/distribution.py.
@@ -87,7 +88,7 @@ _BOUNDS = {
     "max_train_steps": _Range(1, integer=True, optional=True),
     "hidden_units": _Range(1, integer=True),
     "head_learning_rate": _Range(0, low_open=True),
-    "encoder_learning_rate": _Range(0, low_open=True),
+    "encoder_learning_rate": _Range(0, low_open=True, optional=True),
     "warmup_fraction": _Range(0, 1),
     "weight_decay": _Range(0),
     "dropout": _Range(0, 1, high_open=True),
@@ -97,6 +98,8 @@ _BOUNDS = {
     "max_token_length_drift": _Range(0, 1),
     "max_bad_rows_fraction": _Range(0, 1),
     "latest_spans": _Range(1, integer=True),
+    "setfit_iterations": _Range(1, integer=True),
+    "setfit_epochs": _Range(1, integer=True),
     "validation_fraction": _Range(0, 0.5, why="0: no validation split; most of train must train"),
 }
 
@@ -190,6 +193,8 @@ class TrainerSettings(_JsonFields):
     distribution: str
     validation_fraction: float
     class_weight: str
+    setfit_iterations: int
+    setfit_epochs: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,11 +251,17 @@ class PipelineConfig(_JsonFields):
     encoder_handle: str = ""
     seq_length: int = 128
     # Training.
-    mode: str = "frozen"  # frozen: encoder weights fixed; finetune: trained with a lower learning rate.
+    # frozen: encoder weights fixed; finetune: trained with a lower learning rate; setfit: trained on pairs of texts,
+    # then a logistic-regression head (components/trainer/setfit.py).
+    mode: str = "frozen"
     epochs: int | None = None  # None: fine-tuning 2; frozen, enough epochs for ~5,000 head updates (see trainer).
-    batch_size: int = 32
+    batch_size: int = 32  # setfit: pairs per batch.
     head_learning_rate: float = 1e-3
-    encoder_learning_rate: float = 1e-4  # Measured best for MiniLM (bench/accuracy.py); BERT-base wants 2e-5-5e-5.
+    # None: ENCODER_LEARNING_RATES of the mode. finetune: 1e-4 measured best for MiniLM (bench/accuracy.py); BERT-base
+    # wants 2e-5-5e-5.
+    encoder_learning_rate: float | None = None
+    setfit_iterations: int = 20  # Pairs per text and class side (setfit's num_iterations): 2 × iterations × texts.
+    setfit_epochs: int = 1
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
     hidden_units: int = 256
@@ -327,6 +338,10 @@ class PipelineConfig(_JsonFields):
             )
         if self.epochs is None and self.mode == "finetune":
             object.__setattr__(self, "epochs", 2)
+        if self.encoder_learning_rate is None:
+            object.__setattr__(self, "encoder_learning_rate", ENCODER_LEARNING_RATES.get(self.mode, 1e-4))
+        if self.mode == "setfit" and self.distribution != "none":
+            raise InputError(f"{option('mode')} setfit trains on one worker: drop {option('distribution')}")
 
     def _check_columns(self):
         for field in ("text_column", "label_column"):

@@ -33,7 +33,7 @@ def rescale(scores: np.ndarray, temperature: float) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def _log_loss(scores: np.ndarray, labels: np.ndarray) -> float:
+def log_loss(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.mean(np.log(np.maximum(scores[np.arange(len(labels)), labels], _TINY))))
 
 
@@ -44,7 +44,7 @@ def fit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:
     ratio = (np.sqrt(5) - 1) / 2
 
     def loss(log_t):
-        return _log_loss(rescale(scores, np.exp(log_t)), labels)
+        return log_loss(rescale(scores, np.exp(log_t)), labels)
 
     a, b = high - ratio * (high - low), low + ratio * (high - low)
     loss_a, loss_b = loss(a), loss(b)

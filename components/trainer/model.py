@@ -33,6 +33,13 @@ def build_head(num_classes: int, hidden_units: int, dropout: float) -> tf_keras.
     )
 
 
+def build_linear_head(num_classes: int) -> tf_keras.Sequential:
+    """A softmax layer: --mode setfit's head, whose weights come from a logistic regression."""
+    return tf_keras.Sequential(
+        [tf_keras.layers.Dense(num_classes, activation="softmax", name="probabilities")], name="head"
+    )
+
+
 def build_encoder(encoder_handle: str, trainable: bool) -> hub.KerasLayer:
     return hub.KerasLayer(encoder_handle, trainable=trainable, name=ENCODER_LAYER)
 

@@ -21,6 +21,7 @@ from sentence_tfx.components.trainer import (
     calibration,
     eval_scores,
     serving_warmup,
+    setfit,
     signatures,
     training_summary,
     validation,
@@ -107,6 +108,14 @@ def _dataset(fn_args, files, tft_output, batch_size, shuffle, epochs=1, keep=Non
     if keep is not None:
         dataset = dataset.unbatch().filter(lambda ids, label, text: keep(text)).batch(batch_size)
     return _shard_by_example(dataset.map(lambda ids, labels, text: (ids, labels)))
+
+
+def _adamw(settings, peak: float, total_steps: int) -> tf_keras.optimizers.Optimizer:
+    """AdamW with linear warm-up and decay, no weight decay on biases and layer norms (BERT's fine-tuning recipe)."""
+    schedule = WarmupLinearDecay(peak, total_steps, int(settings.warmup_fraction * total_steps))
+    optimizer = tf_keras.optimizers.AdamW(schedule, weight_decay=settings.weight_decay)
+    optimizer.exclude_from_weight_decay(var_names=["bias", "layer_norm", "LayerNorm"])
+    return optimizer
 
 
 def _compile(model, optimizer):
@@ -233,16 +242,9 @@ def _train_finetune(settings, fn_args, tft_output, encoder, head, classes, callb
         settings.batch_size,
     )
 
-    def adamw(peak):
-        optimizer = tf_keras.optimizers.AdamW(
-            WarmupLinearDecay(peak, total_steps, warmup), weight_decay=settings.weight_decay
-        )
-        optimizer.exclude_from_weight_decay(var_names=["bias", "layer_norm", "LayerNorm"])
-        return optimizer
-
     trainable = classifier_model.build_classifier(encoder, head, settings.seq_length, model_class=TwoRateClassifier)
-    _compile(trainable, adamw(settings.head_learning_rate))
-    trainable.encoder_optimizer = adamw(settings.encoder_learning_rate)
+    _compile(trainable, _adamw(settings, settings.head_learning_rate, total_steps))
+    trainable.encoder_optimizer = _adamw(settings, settings.encoder_learning_rate, total_steps)
 
     def held_out(text):
         return validation.is_held_out(text, settings.validation_fraction)
@@ -265,9 +267,23 @@ def _train_finetune(settings, fn_args, tft_output, encoder, head, classes, callb
     return split, chosen
 
 
+def _train_setfit(settings, fn_args, tft_output, encoder, head, classes, callbacks):
+    """setfit.py: the encoder on pairs of training texts, then the logistic-regression head; no epochs to choose."""
+    ids, labels, texts = setfit.read_ids(_examples(fn_args, fn_args.train_files, tft_output, 1024, shuffle=False))
+    held_out = validation.held_out_mask(texts, settings.validation_fraction)
+    train_ids, train_y = {name: value[~held_out] for name, value in ids.items()}, labels[~held_out]
+    split = _Split(np.bincount(train_y, minlength=classes), int(held_out.sum()))
+    setfit.train_encoder(
+        encoder, train_ids, train_y, settings, lambda steps: _adamw(settings, settings.encoder_learning_rate, steps)
+    )
+    setfit.fit_head(encoder, head, train_ids, train_y, classes, balanced=settings.class_weight == "balanced")
+    epochs = settings.setfit_epochs
+    return split, dict(epochs_run=epochs, chosen_epoch=epochs, validation_loss=None, validation_accuracy=None)
+
+
 def _validation_scores(settings, fn_args, tft_output, head, scorer) -> tuple[np.ndarray, np.ndarray]:
     """The uncalibrated model's scores on the validation split, and its labels."""
-    if settings.mode == "finetune":
+    if settings.mode != "frozen":
         scores, labels, _ = eval_scores.of_classifier(
             scorer,
             fn_args,
@@ -286,6 +302,13 @@ def _calibrate(settings, fn_args, tft_output, head, scorer, split: _Split, chose
     temperature, before, after = 1.0, None, None
     if split.validation_examples:
         scores, labels = _validation_scores(settings, fn_args, tft_output, head, scorer)
+        if chosen["validation_loss"] is None:  # setfit: no epoch was chosen; the final model's figures.
+            accuracy = float(np.mean(scores.argmax(axis=1) == labels))
+            chosen = {
+                **chosen,
+                "validation_loss": calibration.log_loss(scores, labels),
+                "validation_accuracy": accuracy,
+            }
         temperature = calibration.fit_temperature(scores, labels)
         before = calibration.expected_calibration_error(scores, labels)
         after = calibration.expected_calibration_error(calibration.rescale(scores, temperature), labels)
@@ -319,17 +342,22 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     label_names = schemas.read_label_names(fn_args.schema_path)  # In class index order, as Transform used them.
     classes = len(label_names)
     with strategy.scope():
-        encoder = classifier_model.build_encoder(settings.encoder_handle, trainable=settings.mode == "finetune")
-        head = classifier_model.build_head(classes, settings.hidden_units, settings.dropout)
+        encoder = classifier_model.build_encoder(settings.encoder_handle, trainable=settings.mode != "frozen")
+        head = (
+            classifier_model.build_linear_head(classes)
+            if settings.mode == "setfit"
+            else classifier_model.build_head(classes, settings.hidden_units, settings.dropout)
+        )
         callbacks = [
             tf_keras.callbacks.TensorBoard(
                 log_dir=fn_args.model_run_dir if chief else f"{scratch}/logs", update_freq="epoch"
             )
         ]
-        if settings.mode == "finetune":
-            split, chosen = _train_finetune(settings, fn_args, tft_output, encoder, head, classes, callbacks)
-        else:
+        if settings.mode == "frozen":
             split, chosen = _train_frozen(settings, fn_args, tft_output, head, classes, callbacks)
+        else:
+            train = _train_finetune if settings.mode == "finetune" else _train_setfit
+            split, chosen = train(settings, fn_args, tft_output, encoder, head, classes, callbacks)
         scorer = classifier_model.build_classifier(encoder, head, settings.seq_length)
     # Outside the strategy's scope, like the export: its functions are traced in cross-replica context. Only the
     # chief's model is kept, so only the chief calibrates it.
@@ -343,9 +371,11 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     serving_warmup.write_warmup_requests(fn_args, model_dir)
     if chief:
         scored = (
-            eval_scores.of_classifier(classifier, fn_args, fn_args.eval_files, tft_output.transformed_metadata.schema)
-            if settings.mode == "finetune"
-            else eval_scores.of_head(calibrated_head, fn_args.eval_files)
+            eval_scores.of_head(calibrated_head, fn_args.eval_files)
+            if settings.mode == "frozen"
+            else eval_scores.of_classifier(
+                classifier, fn_args, fn_args.eval_files, tft_output.transformed_metadata.schema
+            )
         )
         eval_scores.write(fn_args.model_run_dir, *scored)
         training_summary.write(fn_args.model_run_dir, summary)

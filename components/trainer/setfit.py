@@ -1,0 +1,112 @@
+"""--mode setfit, the recipe of the setfit library (Tunstall et al., 2022) for a few labelled texts per class:
+contrastive fine-tuning of the encoder on pairs of training texts (same label: cosine similarity 1, different: 0;
+mean squared error), then a logistic-regression head on the tuned embeddings. Each text takes part in many pairs,
+so 8 texts per class teach the encoder which texts belong together; a cross-entropy fine-tune on 16 texts overfits
+and a head on frozen embeddings underfits."""
+
+import logging
+import math
+
+import numpy as np
+import tensorflow as tf
+import tf_keras
+from sklearn.linear_model import LogisticRegression
+
+from sentence_tfx import features
+from sentence_tfx.components.embedding_gen import embeddings
+from sentence_tfx.components.trainer import model as classifier_model
+
+log = logging.getLogger(__name__)
+PAIR_SEED = 42
+
+
+def sample_pairs(
+    labels: np.ndarray, iterations: int, seed: int = PAIR_SEED
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """setfit's num_iterations sampling: per iteration, every text gets one partner of its own class (another text
+    when its class has one) and one of another class. Returns the two index arrays and the targets (1.0 / 0.0)."""
+    rng = np.random.default_rng(seed)
+    members = {label: np.flatnonzero(labels == label) for label in np.unique(labels)}
+    first, second, target = [], [], []
+    for _ in range(iterations):
+        for index, label in enumerate(labels):
+            same = members[label][members[label] != index]
+            other = np.flatnonzero(labels != label)
+            first += [index, index]
+            second += [rng.choice(same) if len(same) else index, rng.choice(other)]
+            target += [1.0, 0.0]
+    order = rng.permutation(len(first))
+    return np.array(first)[order], np.array(second)[order], np.array(target, np.float32)[order]
+
+
+class _PairModel(tf_keras.Model):
+    """Cosine similarity of the encoder's embeddings of two id batches (the encoder shared)."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def call(self, pair, training=None):
+        first, second = (
+            tf.math.l2_normalize(classifier_model.sentence_embedding(self.encoder, ids, training=training), axis=-1)
+            for ids in pair
+        )
+        return tf.reduce_sum(first * second, axis=-1)
+
+
+def train_encoder(encoder, ids: dict[str, np.ndarray], labels: np.ndarray, settings, optimizer_for) -> int:
+    """Contrastive fine-tuning of `encoder` on pairs of the texts `ids` (int32 [n, seq_length] per token feature);
+    `optimizer_for(total_steps)` makes the optimizer. Returns the number of optimizer steps."""
+    first, second, target = sample_pairs(labels, settings.setfit_iterations)
+    steps_per_epoch = math.ceil(len(target) / settings.batch_size)
+    log.info(
+        "setfit: %d pairs of %d texts (%d iterations), %d epochs of %d steps, batch %d pairs",
+        len(target),
+        len(labels),
+        settings.setfit_iterations,
+        settings.setfit_epochs,
+        steps_per_epoch,
+        settings.batch_size,
+    )
+    pairs = tf.data.Dataset.from_tensor_slices(
+        (
+            (
+                {name: value[first] for name, value in ids.items()},
+                {name: value[second] for name, value in ids.items()},
+            ),
+            target,
+        )
+    ).batch(settings.batch_size)
+    pair_model = _PairModel(encoder)
+    pair_model.compile(optimizer=optimizer_for(settings.setfit_epochs * steps_per_epoch), loss="mse")
+    pair_model.fit(pairs, epochs=settings.setfit_epochs, verbose=2)
+    return settings.setfit_epochs * steps_per_epoch
+
+
+def fit_head(encoder, head: tf_keras.Model, ids: dict, labels: np.ndarray, classes: int, balanced: bool) -> None:
+    """Logistic regression (scikit-learn's, setfit's default head) on the tuned embeddings of the training texts,
+    copied into `head` (model.build_linear_head): the exported model computes exactly what it learnt."""
+    vectors = embeddings.embed_in_length_order(embeddings.embedding_function(encoder), ids)
+    regression = LogisticRegression(max_iter=1000, class_weight="balanced" if balanced else None)
+    regression.fit(vectors, labels)
+    kernel = np.zeros((vectors.shape[1], classes), np.float32)
+    bias = np.full(classes, -1e4, np.float32)  # A class missing from train is never predicted.
+    if len(regression.classes_) == 2:  # One weight vector: p(second) = sigmoid(w·x + b) = softmax([0, w·x + b]).
+        kernel[:, regression.classes_[1]] = regression.coef_[0]
+        bias[regression.classes_] = (0.0, regression.intercept_[0])
+    else:
+        kernel[:, regression.classes_] = regression.coef_.T
+        bias[regression.classes_] = regression.intercept_
+    head(vectors[:1])  # Builds it.
+    head.set_weights([kernel, bias])
+
+
+def read_ids(batches) -> tuple[dict[str, np.ndarray], np.ndarray, list[bytes]]:
+    """All (ids, labels, texts) batches of a dataset in memory: few-shot training sets are small."""
+    ids, labels, texts = {name: [] for name in features.TOKEN_FEATURES}, [], []
+    for batch_ids, batch_labels, batch_texts in batches:
+        for name in ids:
+            ids[name].append(batch_ids[name].numpy())
+        labels.append(batch_labels.numpy().reshape(-1))
+        texts += batch_texts.numpy().tolist()
+    return {name: np.concatenate(parts) for name, parts in ids.items()}, np.concatenate(labels), texts

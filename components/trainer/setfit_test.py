@@ -1,0 +1,67 @@
+"""--mode setfit's pieces on the tiny encoder: the pair sampling, the contrastive step, the head copied from the
+logistic regression."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_hub as hub
+from sklearn.linear_model import LogisticRegression
+
+from sentence_tfx.components.embedding_gen import embeddings
+from sentence_tfx.components.trainer import model as classifier_model
+from sentence_tfx.components.trainer import setfit
+from sentence_tfx.config import PipelineConfig, TrainerSettings
+
+TEXTS = ["a good movie", "a great film", "fun and fine", "the worst film", "dull and bad", "not good at all"]
+LABELS = np.array([1, 1, 1, 0, 0, 0])
+
+
+def test_each_text_gets_one_same_class_and_one_other_class_partner_per_iteration():
+    labels = np.array([0, 0, 1, 1, 1, 2])
+    first, second, target = setfit.sample_pairs(labels, iterations=5)
+    assert len(target) == 2 * 5 * len(labels)
+    assert np.array_equal(labels[first] == labels[second], target == 1.0)
+    assert (np.bincount(first, minlength=6) == 10).all()  # Every text, twice per iteration.
+    assert ((first != second) | (np.bincount(labels)[labels[first]] == 1)).all()  # Itself only when alone.
+    again = setfit.sample_pairs(labels, iterations=5)
+    assert all(np.array_equal(a, b) for a, b in zip((first, second, target), again))
+
+
+@pytest.fixture
+def ids(tiny_export):
+    packed = hub.KerasLayer(str(tiny_export / "preprocessor"))(tf.constant(TEXTS))
+    return {name: tf.cast(value, tf.int32).numpy() for name, value in packed.items()}
+
+
+def _similarities(encoder, ids):
+    vectors = embeddings.embed_in_length_order(embeddings.embedding_function(encoder), ids)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    similarity = vectors @ vectors.T
+    same = LABELS[:, None] == LABELS[None, :]
+    off_diagonal = ~np.eye(len(LABELS), dtype=bool)
+    return similarity[same & off_diagonal].mean(), similarity[~same].mean()
+
+
+def test_contrastive_training_brings_same_class_texts_together(tiny_export, ids):
+    encoder = classifier_model.build_encoder(str(tiny_export / "encoder"), trainable=True)
+    same_before, other_before = _similarities(encoder, ids)
+    config = PipelineConfig(train_data="t.csv", mode="setfit", setfit_iterations=10, setfit_epochs=3, batch_size=4)
+    settings = config.settings(TrainerSettings)
+    steps = setfit.train_encoder(encoder, ids, LABELS, settings, lambda total: tf.keras.optimizers.Adam(1e-3))
+    assert steps == 3 * (2 * 10 * 6) // 4
+    same_after, other_after = _similarities(encoder, ids)
+    assert same_after - other_after > same_before - other_before + 0.1
+
+
+def test_the_head_scores_exactly_what_the_logistic_regression_learnt(tiny_export, ids):
+    encoder = classifier_model.build_encoder(str(tiny_export / "encoder"), trainable=False)
+    vectors = embeddings.embed_in_length_order(embeddings.embedding_function(encoder), ids)
+    for labels, classes in ((LABELS, 2), (np.array([0, 0, 2, 2, 3, 3]), 4)):  # Class 1 has no training text.
+        head = classifier_model.build_linear_head(classes)
+        setfit.fit_head(encoder, head, ids, labels, classes, balanced=False)
+        expected = LogisticRegression(max_iter=1000).fit(vectors, labels).predict_proba(vectors)
+        got = head(vectors).numpy()
+        np.testing.assert_allclose(
+            np.delete(got, [c for c in range(classes) if c not in labels], axis=1), expected, atol=1e-5
+        )
+        assert got[:, [c for c in range(classes) if c not in labels]].max(initial=0) < 1e-6
