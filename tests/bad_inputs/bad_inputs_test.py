@@ -50,6 +50,22 @@ OPTION_CASES = [
     ("encoder-lr-zero", RUN + " --encoder-lr 0", 2, ["error: --encoder-lr 0.0: must be a number > 0"]),
     ("encoder-lr-infinite", RUN + " --encoder-lr inf", 2, ["error: --encoder-lr inf: must be a number > 0"]),
     ("max-train-steps-zero", RUN + " --max-train-steps 0", 2, ["error: --max-train-steps 0: must be an integer ≥ 1"]),
+    (
+        "validation-fraction-too-large",
+        RUN + " --validation-fraction 0.9",
+        2,
+        ["error: --validation-fraction 0.9: must be a number in [0, 0.5] (0: no validation split; most of train"],
+    ),
+    ("validation-fraction-negative", RUN + " --validation-fraction -0.1", 2, ["--validation-fraction -0.1: must be"]),
+    ("class-weight-unknown", RUN + " --class-weight auto", 2, ["argument --class-weight: invalid choice: 'auto'"]),
+    ("bless-metric-unknown", RUN + " --bless-metric f1", 2, ["argument --bless-metric: invalid choice: 'f1'"]),
+    ("setfit-iterations-zero", RUN + " --setfit-iterations 0", 2, ["error: --setfit-iterations 0: must be an integer"]),
+    (
+        "setfit-multi-worker",
+        RUN + " --mode setfit --distribution multi_worker_mirrored",
+        2,
+        ["error: --mode setfit trains on one worker: drop --distribution"],
+    ),
     ("max-train-steps-negative", RUN + " --max-train-steps -5", 2, ["error: --max-train-steps -5: must be"]),
     (
         "min-accuracy-above-one",
