@@ -19,6 +19,7 @@ from sentence_tfx.config import (  # noqa: E402
     CLASS_WEIGHTS,
     DISTRIBUTIONS,
     FORMATS,
+    HEADS,
     MODES,
     PipelineConfig,
 )
@@ -172,17 +173,26 @@ def _print_confusion(confusion, label_names) -> None:
 def _print_training(training, label_names, class_weight: str) -> None:
     """The Trainer's choices (components/trainer/training_summary.py)."""
     if training.validation_examples:
+        kept = (
+            f"logistic-regression head, C = {training.regularization:g}"
+            if training.epochs_run == 0
+            else f"epoch {training.chosen_epoch} of {training.epochs_run} kept"
+        )
         print(
-            f"training: epoch {training.chosen_epoch} of {training.epochs_run} kept (validation loss "
-            f"{training.validation_loss:.4f}; accuracy {training.validation_accuracy:.4f} on "
-            f"{training.validation_examples} texts held out of train)"
+            f"training: {kept} (validation loss {training.validation_loss:.4f}; accuracy "
+            f"{training.validation_accuracy:.4f} on {training.validation_examples} texts held out of train)"
         )
         print(
             f"calibration: temperature {training.temperature:.3f}; validation ECE {training.validation_ece_before:.4f}"
             f" before, {training.validation_ece_after:.4f} after"
         )
     else:
-        print(f"training: {training.epochs_run} epochs, the last kept (no validation split; temperature 1)")
+        kept = (
+            f"logistic-regression head, C = {training.regularization:g}"
+            if training.epochs_run == 0
+            else f"{training.epochs_run} epochs, the last kept"
+        )
+        print(f"training: {kept} (no validation split; temperature 1)")
     if training.imbalanced:
         counts = dict(zip(label_names, training.class_counts))
         rarest, largest = min(counts, key=counts.get), max(counts, key=counts.get)
@@ -351,6 +361,12 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         help="setfit: pairs per training text and side, 2 × N × texts pairs in all (default: 20)",
     )
     model.add_argument("--setfit-epochs", type=int, metavar="N", help="setfit: epochs over the pairs (default: 1)")
+    model.add_argument(
+        "--head",
+        choices=HEADS,
+        help="linear: logistic regression on the embeddings (frozen: C by 5-fold cross-validation); mlp: a hidden "
+        "relu layer (default: frozen and setfit linear, finetune mlp)",
+    )
     model.add_argument(
         "--validation-fraction",
         type=float,

@@ -17,7 +17,7 @@ from tfx import v1 as tfx
 
 from sentence_tfx.components.data_validation import gate
 from sentence_tfx.components.report import page
-from sentence_tfx.components.trainer import eval_scores, training_summary
+from sentence_tfx.components.trainer import eval_scores, linear_head, training_summary
 from sentence_tfx.pipeline import cli, pipeline, results
 from sentence_tfx.config import PipelineConfig
 from sentence_tfx.serving import warmup
@@ -70,7 +70,8 @@ def test_run_summary_reports_metrics_blessing_and_push(frozen_run):
     assert 0.0 <= summary.metrics["expected_calibration_error"] <= 1.0
     training = summary.training
     assert training.validation_examples == 14 and sum(training.class_counts) == 160 - 14
-    assert 1 <= training.chosen_epoch <= training.epochs_run <= 2
+    assert training.head == "linear" and training.epochs_run == 0  # Frozen's default: a logistic regression ...
+    assert training.regularization in linear_head.C_GRID  # ... whose C 5-fold cross-validation chose.
     assert training.temperature > 0  # Fitted by least log loss; the ECE may move either way on 14 texts.
     assert 0 <= training.validation_ece_before <= 1 and 0 <= training.validation_ece_after <= 1
     assert summary.blessed and summary.pushed_to

@@ -20,6 +20,8 @@ BAD_ROWS = ("fail", "skip")
 MODES = ("frozen", "finetune", "setfit")
 ENCODER_LEARNING_RATES = {"finetune": 1e-4, "setfit": 2e-5}  # finetune: measured best for MiniLM; setfit: its own.
 CLASS_WEIGHTS = ("none", "balanced")
+HEADS = ("linear", "mlp")
+DEFAULT_HEADS = {"frozen": "linear", "finetune": "mlp", "setfit": "linear"}  # frozen: measured, bench/frozen_head.py.
 BLESS_METRICS = ("accuracy", "macro_f1")
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")  # See components/trainer/distribution.py.
 MAX_PIPELINE_NAME_LENGTH = 63  # tfx.dsl.Pipeline refuses longer names.
@@ -193,6 +195,7 @@ class TrainerSettings(_JsonFields):
     distribution: str
     validation_fraction: float
     class_weight: str
+    head: str
     setfit_iterations: int
     setfit_epochs: int
 
@@ -264,6 +267,9 @@ class PipelineConfig(_JsonFields):
     setfit_epochs: int = 1
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
+    # None: DEFAULT_HEADS of the mode. linear: logistic regression, C by cross-validation (frozen) or trained with the
+    # encoder (finetune); mlp: hidden_units relu units, dropout, softmax.
+    head: str | None = None
     hidden_units: int = 256
     dropout: float = 0.1
     max_train_steps: int | None = None  # Caps fine-tuning steps (CPU budgets); None = full epochs.
@@ -305,6 +311,7 @@ class PipelineConfig(_JsonFields):
             ("bad_rows", BAD_ROWS),
             ("mode", MODES),
             ("class_weight", CLASS_WEIGHTS),
+            ("head", (None, *HEADS)),
             ("bless_metric", BLESS_METRICS),
             ("distribution", DISTRIBUTIONS),
         ):
@@ -340,6 +347,10 @@ class PipelineConfig(_JsonFields):
             object.__setattr__(self, "epochs", 2)
         if self.encoder_learning_rate is None:
             object.__setattr__(self, "encoder_learning_rate", ENCODER_LEARNING_RATES.get(self.mode, 1e-4))
+        if self.head is None:
+            object.__setattr__(self, "head", DEFAULT_HEADS[self.mode])
+        if self.mode == "setfit" and self.head != "linear":
+            raise InputError(f"{option('mode')} setfit's head is a logistic regression: drop {option('head')} mlp")
         if self.mode == "setfit" and self.distribution != "none":
             raise InputError(f"{option('mode')} setfit trains on one worker: drop {option('distribution')}")
 

@@ -169,11 +169,17 @@ def _per_class(names, values, number_format: str) -> str:
 
 
 def _chosen_epoch(chosen: TrainingSummary) -> str:
-    if not chosen.validation_examples:
+    if chosen.epochs_run == 0:
+        kept = f"none: a logistic-regression head, C = {chosen.regularization:g}"
+    elif not chosen.validation_examples:
         return f"{chosen.chosen_epoch}, the last (no validation split)"
+    else:
+        kept = f"{chosen.chosen_epoch}: least validation loss"
+    if not chosen.validation_examples:
+        return kept
     return (
-        f"{chosen.chosen_epoch}: least validation loss, {chosen.validation_loss:.4f} (accuracy "
-        f"{chosen.validation_accuracy:.4f} on {chosen.validation_examples} examples held out of train)"
+        f"{kept}, validation loss {chosen.validation_loss:.4f} (accuracy {chosen.validation_accuracy:.4f} on "
+        f"{chosen.validation_examples} examples held out of train)"
     )
 
 

@@ -62,6 +62,8 @@ def small_run(tmp_path) -> page.Run:
             {"epoch_loss": {"train": [(1, 0.7), (2, 0.5)], "validation": [(1, 0.69), (2, 0.6)]}}, steps=4, seconds=3.5
         ),
         chosen=TrainingSummary(
+            head="mlp",
+            regularization=None,
             class_counts=(1, 3),
             class_weights=(2.0, 2 / 3),
             validation_examples=12,
@@ -95,7 +97,7 @@ def test_every_section_with_its_numbers_and_charts(small_run):
     assert "not blessed" in html and "sparse_categorical_accuracy: below 0.5" in html
     assert "macro-F1 0.2500" in html  # Predicted pos, pos, neg for pos, neg, pos: F1 0 (neg) and 1/2 (pos).
     assert "max |diff| 1e-5" in html  # The default encoder's parity figures in the model card.
-    assert "2: least validation loss, 0.6000 (accuracy 0.7500 on 12 examples held out of train)" in html
+    assert "2: least validation loss, validation loss 0.6000 (accuracy 0.7500 on 12 examples held out of train)" in html
     assert "1.250: validation ECE 0.2000 before, 0.0500 after" in html
     assert "neg: 2, pos: 0.667" in html  # Class weights.
 

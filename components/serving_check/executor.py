@@ -68,6 +68,9 @@ def candidate_server_ports(model_dir: str, timeout: float = LOAD_TIMEOUT_SECONDS
                 stderr=server_log,
                 bufsize=0,
                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+                # Not the caller's: `-m` puts the working directory first on sys.path, where a source checkout's own
+                # sentence_tfx/ folder (without the subpackages) would hide an installed, non-editable package.
+                cwd=base_dir,
             )
         try:
             yield _wait_until_ready(process, timeout, log_path)

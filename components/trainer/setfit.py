@@ -10,14 +10,15 @@ import math
 import numpy as np
 import tensorflow as tf
 import tf_keras
-from sklearn.linear_model import LogisticRegression
 
 from sentence_tfx import features
 from sentence_tfx.components.embedding_gen import embeddings
+from sentence_tfx.components.trainer import linear_head
 from sentence_tfx.components.trainer import model as classifier_model
 
 log = logging.getLogger(__name__)
 PAIR_SEED = 42
+HEAD_C = 1.0  # setfit's head: scikit-learn's LogisticRegression() as it comes.
 
 
 def sample_pairs(
@@ -84,21 +85,9 @@ def train_encoder(encoder, ids: dict[str, np.ndarray], labels: np.ndarray, setti
 
 
 def fit_head(encoder, head: tf_keras.Model, ids: dict, labels: np.ndarray, classes: int, balanced: bool) -> None:
-    """Logistic regression (scikit-learn's, setfit's default head) on the tuned embeddings of the training texts,
-    copied into `head` (model.build_linear_head): the exported model computes exactly what it learnt."""
+    """setfit's default head, logistic regression at C = 1, on the tuned embeddings of the training texts."""
     vectors = embeddings.embed_in_length_order(embeddings.embedding_function(encoder), ids)
-    regression = LogisticRegression(max_iter=1000, class_weight="balanced" if balanced else None)
-    regression.fit(vectors, labels)
-    kernel = np.zeros((vectors.shape[1], classes), np.float32)
-    bias = np.full(classes, -1e4, np.float32)  # A class missing from train is never predicted.
-    if len(regression.classes_) == 2:  # One weight vector: p(second) = sigmoid(w·x + b) = softmax([0, w·x + b]).
-        kernel[:, regression.classes_[1]] = regression.coef_[0]
-        bias[regression.classes_] = (0.0, regression.intercept_[0])
-    else:
-        kernel[:, regression.classes_] = regression.coef_.T
-        bias[regression.classes_] = regression.intercept_
-    head(vectors[:1])  # Builds it.
-    head.set_weights([kernel, bias])
+    linear_head.fit(head, vectors, labels, classes, HEAD_C, balanced)
 
 
 def read_ids(batches) -> tuple[dict[str, np.ndarray], np.ndarray, list[bytes]]:

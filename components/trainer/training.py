@@ -20,6 +20,7 @@ from sentence_tfx.components.trainer import model as classifier_model
 from sentence_tfx.components.trainer import (
     calibration,
     eval_scores,
+    linear_head,
     serving_warmup,
     setfit,
     signatures,
@@ -127,6 +128,10 @@ def frozen_head_epochs(examples: int, batch_size: int) -> int:
     return min(max(math.ceil(FROZEN_HEAD_UPDATES / math.ceil(examples / batch_size)), fewest), most)
 
 
+# The training summary's fields for a head fitted without epochs; _calibrate fills in the validation figures.
+_NO_EPOCHS = dict(epochs_run=0, chosen_epoch=0, validation_loss=None, validation_accuracy=None, regularization=None)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Split:
     """The training data after the validation split is carved out of it."""
@@ -162,13 +167,14 @@ def _fit(model, settings, split: _Split, train, validation_data, epochs, steps_p
     epochs_run = len(history["loss"])
     if validation_data is None:
         log.info("no validation split: the model is the last of %d epochs", epochs_run)
-        return dict(epochs_run=epochs_run, chosen_epoch=epochs_run, validation_loss=None, validation_accuracy=None)
+        return dict(_NO_EPOCHS, epochs_run=epochs_run, chosen_epoch=epochs_run)
     best = int(np.argmin(history["val_loss"]))
     chosen = dict(
         epochs_run=epochs_run,
         chosen_epoch=best + 1,
         validation_loss=float(history["val_loss"][best]),
         validation_accuracy=float(history["val_accuracy"][best]),
+        regularization=None,
     )
     log.info(
         "chosen: epoch %d of %d (validation loss %.4f, accuracy %.4f on %d examples held out of train)",
@@ -183,12 +189,17 @@ def _fit(model, settings, split: _Split, train, validation_data, epochs, steps_p
 
 def _train_frozen(settings, fn_args, tft_output, head, classes, callbacks):
     """Only the head trains, on the embeddings EmbeddingGen computed once per example (the Trainer's examples in
-    frozen mode), until the validation loss stops falling. With several workers each one reads all the embeddings
-    and the head's batches are split."""
+    frozen mode): the linear head by logistic regression, the MLP head until the validation loss stops falling (with
+    several workers each one reads all the embeddings and the head's batches are split)."""
     vectors, labels, texts = embeddings.read(fn_args.train_files)
     held_out = validation.held_out_mask(texts, settings.validation_fraction)
     train_x, train_y = vectors[~held_out], labels[~held_out]
     split = _Split(np.bincount(train_y, minlength=classes), int(held_out.sum()))
+    if settings.head == "linear":
+        balanced = settings.class_weight == "balanced"
+        c = linear_head.choose_c(train_x, train_y, balanced)
+        linear_head.fit(head, train_x, train_y, classes, c, balanced)
+        return split, dict(_NO_EPOCHS, regularization=c)
     epochs = settings.epochs or frozen_head_epochs(len(train_y), settings.batch_size)
     log.info("training the head on %d cached embeddings for at most %d epochs", len(train_y), epochs)
     _compile(head, tf_keras.optimizers.Adam(settings.head_learning_rate))
@@ -278,7 +289,15 @@ def _train_setfit(settings, fn_args, tft_output, encoder, head, classes, callbac
     )
     setfit.fit_head(encoder, head, train_ids, train_y, classes, balanced=settings.class_weight == "balanced")
     epochs = settings.setfit_epochs
-    return split, dict(epochs_run=epochs, chosen_epoch=epochs, validation_loss=None, validation_accuracy=None)
+    return split, dict(_NO_EPOCHS, epochs_run=epochs, chosen_epoch=epochs, regularization=setfit.HEAD_C)
+
+
+def _refit_on_all_of_train(settings, fn_args, head, classes: int, c: float) -> None:
+    """The frozen linear head, with the C chosen and the temperature fitted on the validation split, refitted on all
+    of train, validation texts included, as the model selection is done (scikit-learn's *CV estimators do the same)."""
+    vectors, labels, _ = embeddings.read(fn_args.train_files)
+    linear_head.fit(head, vectors, labels, classes, c, balanced=settings.class_weight == "balanced")
+    log.info("linear head refitted on all %d training texts", len(labels))
 
 
 def _validation_scores(settings, fn_args, tft_output, head, scorer) -> tuple[np.ndarray, np.ndarray]:
@@ -302,7 +321,7 @@ def _calibrate(settings, fn_args, tft_output, head, scorer, split: _Split, chose
     temperature, before, after = 1.0, None, None
     if split.validation_examples:
         scores, labels = _validation_scores(settings, fn_args, tft_output, head, scorer)
-        if chosen["validation_loss"] is None:  # setfit: no epoch was chosen; the final model's figures.
+        if chosen["validation_loss"] is None:  # A regression head: no epoch was chosen; the final model's figures.
             accuracy = float(np.mean(scores.argmax(axis=1) == labels))
             chosen = {
                 **chosen,
@@ -314,6 +333,7 @@ def _calibrate(settings, fn_args, tft_output, head, scorer, split: _Split, chose
         after = calibration.expected_calibration_error(calibration.rescale(scores, temperature), labels)
         log.info("temperature %.3f: validation ECE %.4f -> %.4f", temperature, before, after)
     summary = training_summary.TrainingSummary(
+        head=settings.head,
         class_counts=tuple(int(c) for c in split.class_counts),
         class_weights=tuple(float(w) for w in split.class_weights(settings.class_weight)),
         validation_examples=split.validation_examples,
@@ -345,7 +365,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         encoder = classifier_model.build_encoder(settings.encoder_handle, trainable=settings.mode != "frozen")
         head = (
             classifier_model.build_linear_head(classes)
-            if settings.mode == "setfit"
+            if settings.head == "linear"
             else classifier_model.build_head(classes, settings.hidden_units, settings.dropout)
         )
         callbacks = [
@@ -364,6 +384,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     temperature = 1.0
     if chief:
         temperature, summary = _calibrate(settings, fn_args, tft_output, head, scorer, split, chosen)
+    if chosen["regularization"] is not None and settings.mode == "frozen" and split.validation_examples:
+        _refit_on_all_of_train(settings, fn_args, head, classes, chosen["regularization"])
     calibrated_head = tf_keras.Sequential([head, calibration.Temperature(temperature)], name="calibrated_head")
     with strategy.scope():
         classifier = classifier_model.build_classifier(encoder, calibrated_head, settings.seq_length)

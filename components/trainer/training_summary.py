@@ -13,11 +13,13 @@ IMBALANCE_WARNING = 0.1  # The summary warns when the rarest class has less than
 
 @dataclasses.dataclass(frozen=True)
 class TrainingSummary:
+    head: str  # linear | mlp.
     class_counts: tuple[int, ...]  # Training examples per class index (the validation split excluded).
     class_weights: tuple[float, ...]  # Loss weight per class index (all 1 without --class-weight balanced).
     validation_examples: int  # 0: no validation split; the last epoch is the model, T = 1.
-    epochs_run: int
+    epochs_run: int  # 0: a logistic-regression head (no epochs).
     chosen_epoch: int  # 1-based: the epoch of least validation loss, whose weights were kept.
+    regularization: float | None  # The logistic-regression head's C (the frozen linear head's by cross-validation).
     validation_loss: float | None
     validation_accuracy: float | None
     temperature: float

@@ -7,7 +7,9 @@ import tensorflow_hub as hub
 import tf_keras
 
 from sentence_tfx.components.trainer import model as classifier_model
+from sentence_tfx.components.trainer import training
 from sentence_tfx.components.trainer.training import TwoRateClassifier, WarmupLinearDecay
+from sentence_tfx.config import PipelineConfig, TrainerSettings
 
 
 def test_warmup_then_linear_decay_to_zero():
@@ -48,3 +50,27 @@ def test_trimming_padding_keeps_the_prediction(tiny_export, ids):
     assert trimmed["input_word_ids"].shape == (4, longest) and longest < 16
     untrimmed = head(encoder(ids)["pooled_output"])
     np.testing.assert_allclose(model(ids), untrimmed, atol=1e-6)
+
+
+def test_the_weights_of_the_epoch_of_least_validation_loss_are_kept():
+    """Validation labels are the opposite rule of train's: validation loss rises from the first epoch on."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 8)).astype(np.float32)
+    train = tf.data.Dataset.from_tensor_slices((x, (x[:, 0] > 0).astype(np.int64))).batch(32)
+    validation_data = tf.data.Dataset.from_tensor_slices((x, (x[:, 0] < 0).astype(np.int64))).batch(32)
+    model = tf_keras.Sequential([tf_keras.layers.Dense(2, activation="softmax")])
+    training._compile(model, tf_keras.optimizers.Adam(0.05))
+    after_epoch = []
+    record = tf_keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: after_epoch.append(model.get_weights()))
+    settings = PipelineConfig(train_data="t.csv").settings(TrainerSettings)
+    split = training._Split(np.array([128, 128]), validation_examples=256)
+    chosen = training._fit(model, settings, split, train, validation_data, 20, None, 3, [record])
+    assert chosen["chosen_epoch"] == 1 and chosen["epochs_run"] == 4  # Stopped 3 epochs after the best.
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), after_epoch[0]))
+    assert model.evaluate(validation_data, verbose=0)[0] == pytest.approx(chosen["validation_loss"], rel=1e-5)
+
+
+def test_balanced_class_weights_are_scikit_learns():
+    split = training._Split(np.array([10, 30, 0]), validation_examples=0)
+    np.testing.assert_allclose(split.class_weights("balanced"), [40 / 30, 40 / 90, 0.0])
+    np.testing.assert_allclose(split.class_weights("none"), [1, 1, 1])
