@@ -197,7 +197,8 @@ def test_report_of_a_real_run_renders_every_section_with_the_runs_numbers(frozen
     assert list(sections) == [key for key, _ in page.SECTIONS]
     charts = {key: [chart["title"] for chart in section["charts"]] for key, section in sections.items()}
     assert charts["data"] == ["Labels per split", "Token length per split"]
-    assert {"Loss per epoch", "Accuracy per epoch"} <= set(charts["training"])
+    assert charts["training"] == []  # The frozen default head is a logistic regression: no epochs, no curves.
+    assert "a logistic-regression head is fitted at once" in sections["training"]["text"]
     assert charts["evaluation"] == ["Confusion matrix", "Reliability"]
     every_chart = [chart for section in sections.values() for chart in section["charts"]]
     assert all(chart["width"] > 200 and chart["height"] > 150 and chart["drawn"] > 20 for chart in every_chart)

@@ -234,7 +234,11 @@ def _training(run: Run) -> str:
         for tag, runs in sorted(log.history.items())
     )
     return _table(["setting", "value"], rows) + (
-        f"<div class=charts>{figures}</div>" if figures else "<p>No training curves were logged.</p>"
+        f"<div class=charts>{figures}</div>"
+        if figures
+        else "<p>No curves: a logistic-regression head is fitted at once, without epochs.</p>"
+        if run.chosen.epochs_run == 0
+        else "<p>No training curves were logged.</p>"
     )
 
 
