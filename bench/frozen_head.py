@@ -90,6 +90,8 @@ def main() -> None:
                 "tfma_accuracy": round(summary.metrics["sparse_categorical_accuracy"], 4),
                 "tfma_macro_f1": round(summary.metrics["macro_f1"], 4),
                 "temperature": round(training.temperature, 3),
+                "head": training.head,
+                "C": training.regularization,
                 "chosen_epoch": training.chosen_epoch,
                 "epochs_run": training.epochs_run,
                 "validation_examples": training.validation_examples,

@@ -174,7 +174,7 @@ def _print_training(training, label_names, class_weight: str) -> None:
     """The Trainer's choices (components/trainer/training_summary.py)."""
     if training.validation_examples:
         kept = (
-            f"logistic-regression head, C = {training.regularization:g}"
+            f"logistic-regression head, C = {training.regularization:.3g}"
             if training.epochs_run == 0
             else f"epoch {training.chosen_epoch} of {training.epochs_run} kept"
         )
@@ -188,7 +188,7 @@ def _print_training(training, label_names, class_weight: str) -> None:
         )
     else:
         kept = (
-            f"logistic-regression head, C = {training.regularization:g}"
+            f"logistic-regression head, C = {training.regularization:.3g}"
             if training.epochs_run == 0
             else f"{training.epochs_run} epochs, the last kept"
         )

@@ -170,7 +170,7 @@ def _per_class(names, values, number_format: str) -> str:
 
 def _chosen_epoch(chosen: TrainingSummary) -> str:
     if chosen.epochs_run == 0:
-        kept = f"none: a logistic-regression head, C = {chosen.regularization:g}"
+        kept = f"none: a logistic-regression head, C = {chosen.regularization:.3g}"
     elif not chosen.validation_examples:
         return f"{chosen.chosen_epoch}, the last (no validation split)"
     else:

@@ -195,9 +195,9 @@ def _train_frozen(settings, fn_args, tft_output, head, classes, callbacks):
     held_out = validation.held_out_mask(texts, settings.validation_fraction)
     train_x, train_y = vectors[~held_out], labels[~held_out]
     split = _Split(np.bincount(train_y, minlength=classes), int(held_out.sum()))
-    if settings.head == "linear":
+    if settings.head == "linear":  # C by cross-validation on all of train, as the refit after calibration uses it.
         balanced = settings.class_weight == "balanced"
-        c = linear_head.choose_c(train_x, train_y, balanced)
+        c = linear_head.choose_c(vectors, labels, balanced)
         linear_head.fit(head, train_x, train_y, classes, c, balanced)
         return split, dict(_NO_EPOCHS, regularization=c)
     epochs = settings.epochs or frozen_head_epochs(len(train_y), settings.batch_size)
