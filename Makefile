@@ -67,7 +67,7 @@ format: setup
 TEST_WORKERS ?= 2
 PYTEST := $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
 
-# What CI runs after `make lint` (about 13 minutes on 2 cores): unit and component tests, whole pipelines on the tiny
+# What CI runs after `make lint` (about 15 minutes on 2 cores): unit and component tests, whole pipelines on the tiny
 # encoder (frozen, fine-tune, the ways a run stops, a kill -9 and its rerun), the real MiniLM, the reports in headless
 # Chromium.
 test: setup setup-kubeflow setup-chromium
