@@ -52,6 +52,23 @@ def dataset_config(name: str, work: Path, **settings) -> PipelineConfig:
     )
 
 
+def run_pipeline(name: str, mode: str, work: Path, pipeline_name: str, finetuning: dict) -> PipelineConfig:
+    """The whole pipeline (LocalDagRunner) on data set `name` in `mode`, everything under `work`, no accuracy
+    floor; `finetuning`: the settings added in finetune mode. Returns its config."""
+    work.mkdir(parents=True)
+    settings = dict(
+        mode=mode,
+        pipeline_root=str(work / "pipeline"),
+        serving_dir=str(work / "serving"),
+        min_accuracy=0.0,
+        pipeline_name=pipeline_name,
+        **(finetuning if mode == "finetune" else {}),
+    )
+    config = pipeline.prepare(dataset_config(name, work, **settings))
+    tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+    return config
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["sst2", "trec"], choices=["sst2", "trec"])
@@ -67,24 +84,14 @@ def main() -> None:
     rows = []
     for name in args.datasets:
         for mode in args.modes:
-            work = args.work_dir / f"{name}-{mode}-{int(time.time())}"
-            work.mkdir(parents=True)
-            settings = dict(
-                mode=mode,
-                pipeline_root=str(work / "pipeline"),
-                serving_dir=str(work / "serving"),
-                min_accuracy=0.0,
-                pipeline_name=f"bench-{name}-{mode}",
+            finetuning = dict(
+                max_train_steps=args.max_train_steps,
+                epochs=args.finetune_epochs,
+                encoder_learning_rate=args.encoder_lr,
             )
-            if mode == "finetune":
-                settings.update(
-                    max_train_steps=args.max_train_steps,
-                    epochs=args.finetune_epochs,
-                    encoder_learning_rate=args.encoder_lr,
-                )
             started = time.monotonic()
-            config = pipeline.prepare(dataset_config(name, work, **settings))
-            tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+            work = args.work_dir / f"{name}-{mode}-{int(time.time())}"
+            config = run_pipeline(name, mode, work, f"bench-{name}-{mode}", finetuning)
             summary = results.summarize_run(config)
             row = {
                 "dataset": name,

@@ -17,14 +17,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from accuracy import dataset_config
+from accuracy import run_pipeline
 from sklearn.linear_model import LogisticRegressionCV
-from tfx import v1 as tfx
 
 from sentence_tfx.components.embedding_gen import embeddings
 from sentence_tfx.components.evaluator.argmax_metrics import per_class_scores
 from sentence_tfx.components.trainer import calibration, eval_scores
-from sentence_tfx.pipeline import pipeline, results
+from sentence_tfx.pipeline import results
 
 C_GRID = np.logspace(-2, 3, 11)
 
@@ -65,19 +64,9 @@ def main() -> None:
     for name in args.datasets:
         for mode in args.modes:
             work = args.work_dir / f"{name}-{mode}-head-{int(time.time())}"
-            settings = dict(
-                mode=mode,
-                pipeline_root=str(work / "pipeline"),
-                serving_dir=str(work / "serving"),
-                min_accuracy=0.0,
-                pipeline_name=f"bench-{name}-{mode}-head",
-            )
-            if mode == "finetune":
-                settings.update(max_train_steps=args.max_train_steps, epochs=3)
-            work.mkdir(parents=True)
+            finetuning = dict(max_train_steps=args.max_train_steps, epochs=3)
             started = time.monotonic()
-            config = pipeline.prepare(dataset_config(name, work, **settings))
-            tfx.orchestration.LocalDagRunner().run(pipeline.create_pipeline(config))
+            config = run_pipeline(name, mode, work, f"bench-{name}-{mode}-head", finetuning)
             wall = time.monotonic() - started
             summary = results.summarize_run(config)
             scores, labels, _ = eval_scores.read(summary.tensorboard_dir)

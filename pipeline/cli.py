@@ -172,12 +172,9 @@ def _print_confusion(confusion, label_names) -> None:
 
 def _print_training(training, label_names, class_weight: str) -> None:
     """The Trainer's choices (components/trainer/training_summary.py)."""
+    regression = f"logistic-regression head, C = {training.regularization:.3g}" if training.epochs_run == 0 else ""
     if training.validation_examples:
-        kept = (
-            f"logistic-regression head, C = {training.regularization:.3g}"
-            if training.epochs_run == 0
-            else f"epoch {training.chosen_epoch} of {training.epochs_run} kept"
-        )
+        kept = regression or f"epoch {training.chosen_epoch} of {training.epochs_run} kept"
         print(
             f"training: {kept} (validation loss {training.validation_loss:.4f}; accuracy "
             f"{training.validation_accuracy:.4f} on {training.validation_examples} texts held out of train)"
@@ -187,11 +184,7 @@ def _print_training(training, label_names, class_weight: str) -> None:
             f" before, {training.validation_ece_after:.4f} after"
         )
     else:
-        kept = (
-            f"logistic-regression head, C = {training.regularization:.3g}"
-            if training.epochs_run == 0
-            else f"{training.epochs_run} epochs, the last kept"
-        )
+        kept = regression or f"{training.epochs_run} epochs, the last kept"
         print(f"training: {kept} (no validation split; temperature 1)")
     if training.imbalanced:
         counts = dict(zip(label_names, training.class_counts))

@@ -28,13 +28,13 @@ def sample_pairs(
     when its class has one) and one of another class. Returns the two index arrays and the targets (1.0 / 0.0)."""
     rng = np.random.default_rng(seed)
     members = {label: np.flatnonzero(labels == label) for label in np.unique(labels)}
+    others = {label: np.flatnonzero(labels != label) for label in members}
     first, second, target = [], [], []
     for _ in range(iterations):
         for index, label in enumerate(labels):
             same = members[label][members[label] != index]
-            other = np.flatnonzero(labels != label)
             first += [index, index]
-            second += [rng.choice(same) if len(same) else index, rng.choice(other)]
+            second += [rng.choice(same) if len(same) else index, rng.choice(others[label])]
             target += [1.0, 0.0]
     order = rng.permutation(len(first))
     return np.array(first)[order], np.array(second)[order], np.array(target, np.float32)[order]

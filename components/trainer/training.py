@@ -187,12 +187,26 @@ def _fit(model, settings, split: _Split, train, validation_data, epochs, steps_p
     return chosen
 
 
-def _train_frozen(settings, fn_args, tft_output, head, classes, callbacks):
-    """Only the head trains, on the embeddings EmbeddingGen computed once per example (the Trainer's examples in
-    frozen mode): the linear head by logistic regression, the MLP head until the validation loss stops falling (with
-    several workers each one reads all the embeddings and the head's batches are split)."""
-    vectors, labels, texts = embeddings.read(fn_args.train_files)
-    held_out = validation.held_out_mask(texts, settings.validation_fraction)
+@dataclasses.dataclass(frozen=True)
+class _TrainEmbeddings:
+    """Frozen mode's train split as EmbeddingGen wrote it (the Trainer's examples), read once for training,
+    calibration and the refit; `held_out` marks the validation split's rows."""
+
+    vectors: np.ndarray
+    labels: np.ndarray
+    held_out: np.ndarray
+
+    @classmethod
+    def read(cls, settings, fn_args) -> "_TrainEmbeddings":
+        vectors, labels, texts = embeddings.read(fn_args.train_files)
+        return cls(vectors, labels, validation.held_out_mask(texts, settings.validation_fraction))
+
+
+def _train_frozen(settings, train_embeddings: _TrainEmbeddings, head, classes, callbacks):
+    """Only the head trains, on the embeddings EmbeddingGen computed once per example: the linear head by logistic
+    regression, the MLP head until the validation loss stops falling (with several workers each one reads all the
+    embeddings and the head's batches are split)."""
+    vectors, labels, held_out = train_embeddings.vectors, train_embeddings.labels, train_embeddings.held_out
     train_x, train_y = vectors[~held_out], labels[~held_out]
     split = _Split(np.bincount(train_y, minlength=classes), int(held_out.sum()))
     if settings.head == "linear":  # C by cross-validation on all of train, as the refit after calibration uses it.
@@ -292,17 +306,18 @@ def _train_setfit(settings, fn_args, tft_output, encoder, head, classes, callbac
     return split, dict(_NO_EPOCHS, epochs_run=epochs, chosen_epoch=epochs, regularization=setfit.HEAD_C)
 
 
-def _refit_on_all_of_train(settings, fn_args, head, classes: int, c: float) -> None:
+def _refit_on_all_of_train(settings, train_embeddings: _TrainEmbeddings, head, classes: int, c: float) -> None:
     """The frozen linear head, with the C chosen and the temperature fitted on the validation split, refitted on all
     of train, validation texts included, as the model selection is done (scikit-learn's *CV estimators do the same)."""
-    vectors, labels, _ = embeddings.read(fn_args.train_files)
-    linear_head.fit(head, vectors, labels, classes, c, balanced=settings.class_weight == "balanced")
-    log.info("linear head refitted on all %d training texts", len(labels))
+    balanced = settings.class_weight == "balanced"
+    linear_head.fit(head, train_embeddings.vectors, train_embeddings.labels, classes, c, balanced)
+    log.info("linear head refitted on all %d training texts", len(train_embeddings.labels))
 
 
-def _validation_scores(settings, fn_args, tft_output, head, scorer) -> tuple[np.ndarray, np.ndarray]:
-    """The uncalibrated model's scores on the validation split, and its labels."""
-    if settings.mode != "frozen":
+def _validation_scores(settings, fn_args, tft_output, train_embeddings, head, scorer):
+    """The uncalibrated model's scores on the validation split, and its labels: frozen, the head over the held-out
+    embeddings; otherwise the classifier over the held-out train examples."""
+    if train_embeddings is None:
         scores, labels, _ = eval_scores.of_classifier(
             scorer,
             fn_args,
@@ -311,16 +326,15 @@ def _validation_scores(settings, fn_args, tft_output, head, scorer) -> tuple[np.
             keep=lambda texts: validation.is_held_out(texts, settings.validation_fraction).numpy(),
         )
         return scores, labels
-    vectors, labels, texts = embeddings.read(fn_args.train_files)
-    held_out = validation.held_out_mask(texts, settings.validation_fraction)
-    return eval_scores.head_scores(head, vectors[held_out]), labels[held_out]
+    held_out = train_embeddings.held_out
+    return eval_scores.head_scores(head, train_embeddings.vectors[held_out]), train_embeddings.labels[held_out]
 
 
-def _calibrate(settings, fn_args, tft_output, head, scorer, split: _Split, chosen: dict):
+def _calibrate(settings, fn_args, tft_output, train_embeddings, head, scorer, split: _Split, chosen: dict):
     """The temperature fitted on the validation split (1 without one) and the training summary."""
     temperature, before, after = 1.0, None, None
     if split.validation_examples:
-        scores, labels = _validation_scores(settings, fn_args, tft_output, head, scorer)
+        scores, labels = _validation_scores(settings, fn_args, tft_output, train_embeddings, head, scorer)
         if chosen["validation_loss"] is None:  # A regression head: no epoch was chosen; the final model's figures.
             accuracy = float(np.mean(scores.argmax(axis=1) == labels))
             chosen = {
@@ -361,6 +375,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     label_names = schemas.read_label_names(fn_args.schema_path)  # In class index order, as Transform used them.
     classes = len(label_names)
+    train_embeddings = _TrainEmbeddings.read(settings, fn_args) if settings.mode == "frozen" else None
     with strategy.scope():
         encoder = classifier_model.build_encoder(settings.encoder_handle, trainable=settings.mode != "frozen")
         head = (
@@ -373,8 +388,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
                 log_dir=fn_args.model_run_dir if chief else f"{scratch}/logs", update_freq="epoch"
             )
         ]
-        if settings.mode == "frozen":
-            split, chosen = _train_frozen(settings, fn_args, tft_output, head, classes, callbacks)
+        if train_embeddings is not None:
+            split, chosen = _train_frozen(settings, train_embeddings, head, classes, callbacks)
         else:
             train = _train_finetune if settings.mode == "finetune" else _train_setfit
             split, chosen = train(settings, fn_args, tft_output, encoder, head, classes, callbacks)
@@ -383,9 +398,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     # chief's model is kept, so only the chief calibrates it.
     temperature = 1.0
     if chief:
-        temperature, summary = _calibrate(settings, fn_args, tft_output, head, scorer, split, chosen)
-    if chosen["regularization"] is not None and settings.mode == "frozen" and split.validation_examples:
-        _refit_on_all_of_train(settings, fn_args, head, classes, chosen["regularization"])
+        temperature, summary = _calibrate(settings, fn_args, tft_output, train_embeddings, head, scorer, split, chosen)
+    if train_embeddings is not None and settings.head == "linear" and split.validation_examples:
+        _refit_on_all_of_train(settings, train_embeddings, head, classes, chosen["regularization"])
     calibrated_head = tf_keras.Sequential([head, calibration.Temperature(temperature)], name="calibrated_head")
     with strategy.scope():
         classifier = classifier_model.build_classifier(encoder, calibrated_head, settings.seq_length)
