@@ -31,7 +31,6 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_hub as hub
 import tensorflow_text  # noqa: F401
-import tf_keras
 from google.protobuf import json_format
 
 from sentence_tfx import features
@@ -39,7 +38,7 @@ from sentence_tfx.encoder import export
 from sentence_tfx.components.embedding_gen import embeddings
 from sentence_tfx.components.embedding_gen.executor import EXAMPLES_PER_WORKER
 from sentence_tfx.components.trainer import model as classifier_model
-from sentence_tfx.components.trainer import training
+from sentence_tfx.components.trainer import linear_head
 from sentence_tfx.pipeline import airflow_dag, beam_services, pipeline, results, runners
 from sentence_tfx.config import PipelineConfig
 
@@ -53,10 +52,10 @@ def _read_tsv(path: Path) -> tuple[list[str], np.ndarray]:
     return [row["sentence"] for row in data], np.array([int(row["label"]) for row in data])
 
 
-def bare_script(train: Path, eval_path: Path, encoder_dir: Path, config: PipelineConfig, out: Path) -> dict:
+def bare_script(train: Path, eval_path: Path, encoder_dir: Path, out: Path) -> dict:
     """The pipeline's work without TFX, with EmbeddingGen's and the Trainer's own pieces: tokenize, embed once
-    (the whole split shortest first), train the same head for the same epochs, export a raw-text SavedModel, score
-    the eval set."""
+    (the whole split shortest first), fit the same logistic-regression head (C by the same cross-validation),
+    export a raw-text SavedModel, score the eval set."""
     preprocess = hub.KerasLayer(str(encoder_dir / "preprocessor"))
     encoder = classifier_model.build_encoder(str(encoder_dir / "encoder"), trainable=False)
     embed_ids = embeddings.embedding_function(encoder)
@@ -72,14 +71,10 @@ def bare_script(train: Path, eval_path: Path, encoder_dir: Path, config: Pipelin
 
     train_x, train_y = embed(train)
     eval_x, eval_y = embed(eval_path)
-    head = classifier_model.build_head(len(np.unique(train_y)), config.hidden_units, config.dropout)
-    head.compile(
-        optimizer=tf_keras.optimizers.Adam(config.head_learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    epochs = training.frozen_head_epochs(len(train_y), config.batch_size)
-    head.fit(train_x, train_y, batch_size=config.batch_size, epochs=epochs, verbose=0)
+    classes = len(np.unique(train_y))
+    head = classifier_model.build_linear_head(classes)  # The frozen default: logistic regression, C by 5-fold CV.
+    c = linear_head.choose_c(train_x, train_y, balanced=False)
+    linear_head.fit(head, train_x, train_y, classes, c, balanced=False)
     module = tf.Module()
     module.preprocess, module.encoder, module.head = preprocess, encoder, head
     module.serve = tf.function(
@@ -94,7 +89,7 @@ def bare_script(train: Path, eval_path: Path, encoder_dir: Path, config: Pipelin
     )
     tf.saved_model.save(module, str(out), signatures={"serving_default": module.serve})
     accuracy = float(np.mean(np.argmax(head.predict(eval_x, verbose=0), axis=1) == eval_y))
-    return {"accuracy": round(accuracy, 4), "epochs": epochs}
+    return {"accuracy": round(accuracy, 4), "C": c}
 
 
 RUNS = {  # name → (what it is, TFX orchestrator, Beam args; None: a local job service + worker pool for the run)
@@ -173,9 +168,7 @@ def measure(name: str, work: Path) -> dict:
     )
     started = time.monotonic()
     if name == "bare":
-        outcome = bare_script(
-            work / "train.tsv", eval_path, export.cached_export(), pipeline.prepare(base), work / "bare_model"
-        )
+        outcome = bare_script(work / "train.tsv", eval_path, export.cached_export(), work / "bare_model")
         return {
             "run": "bare script: tokenize → embed → train head → export, one process",
             "seconds": round(time.monotonic() - started, 1),

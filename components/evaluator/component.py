@@ -62,6 +62,7 @@ def create_eval_config(settings: EvaluatorSettings, label_names: Sequence[str]) 
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
+                model_type=tfma.TF_GENERIC,  # Signatures only: TFMA would otherwise load the model as Keras to see.
                 signature_name=features.CLASSIFY_SIGNATURE,
                 label_key=features.LABEL_INDEX,
                 prediction_key="scores",

@@ -41,18 +41,34 @@ def sample_pairs(
 
 
 class _PairModel(tf_keras.Model):
-    """Cosine similarity of the encoder's embeddings of two id batches (the encoder shared)."""
+    """Cosine similarity of the encoder's embeddings of pairs of texts. A step's batch holds each of its distinct
+    texts once (`ids`) and the pairs as positions in it: with a few texts per class most of a step's 2 × batch
+    texts repeat, and each is encoded once (its occurrences share a dropout mask); the loss is the same."""
 
     def __init__(self, encoder):
         super().__init__()
         self.encoder = encoder
 
-    def call(self, pair, training=None):
-        first, second = (
-            tf.math.l2_normalize(classifier_model.sentence_embedding(self.encoder, ids, training=training), axis=-1)
-            for ids in pair
+    def call(self, batch, training=None):
+        ids, first, second = batch
+        vectors = tf.math.l2_normalize(
+            classifier_model.sentence_embedding(self.encoder, ids, training=training), axis=-1
         )
-        return tf.reduce_sum(first * second, axis=-1)
+        return tf.reduce_sum(tf.gather(vectors, first) * tf.gather(vectors, second), axis=-1)
+
+
+def _pair_batches(ids: dict[str, np.ndarray], first, second, target, batch_size: int) -> tf.data.Dataset:
+    """((distinct texts' ids, positions of the first texts, of the second), target) batches of pairs."""
+    table = {name: tf.constant(value) for name, value in ids.items()}
+
+    def distinct_texts(first, second, target):
+        texts, positions = tf.unique(tf.concat([first, second], axis=0))
+        size = tf.shape(first)[0]
+        batch_ids = {name: tf.gather(value, texts) for name, value in table.items()}
+        return (batch_ids, positions[:size], positions[size:]), target
+
+    pairs = tf.data.Dataset.from_tensor_slices((first.astype(np.int32), second.astype(np.int32), target))
+    return pairs.batch(batch_size).map(distinct_texts)
 
 
 def train_encoder(encoder, ids: dict[str, np.ndarray], labels: np.ndarray, settings, optimizer_for) -> int:
@@ -69,18 +85,11 @@ def train_encoder(encoder, ids: dict[str, np.ndarray], labels: np.ndarray, setti
         steps_per_epoch,
         settings.batch_size,
     )
-    pairs = tf.data.Dataset.from_tensor_slices(
-        (
-            (
-                {name: value[first] for name, value in ids.items()},
-                {name: value[second] for name, value in ids.items()},
-            ),
-            target,
-        )
-    ).batch(settings.batch_size)
     pair_model = _PairModel(encoder)
     pair_model.compile(optimizer=optimizer_for(settings.setfit_epochs * steps_per_epoch), loss="mse")
-    pair_model.fit(pairs, epochs=settings.setfit_epochs, verbose=2)
+    pair_model.fit(
+        _pair_batches(ids, first, second, target, settings.batch_size), epochs=settings.setfit_epochs, verbose=2
+    )
     return settings.setfit_epochs * steps_per_epoch
 
 

@@ -7,6 +7,7 @@ import tensorflow as tf
 import tensorflow_hub as hub
 from sklearn.linear_model import LogisticRegression
 
+from sentence_tfx import features
 from sentence_tfx.components.embedding_gen import embeddings
 from sentence_tfx.components.trainer import model as classifier_model
 from sentence_tfx.components.trainer import setfit
@@ -40,6 +41,23 @@ def _similarities(encoder, ids):
     same = LABELS[:, None] == LABELS[None, :]
     off_diagonal = ~np.eye(len(LABELS), dtype=bool)
     return similarity[same & off_diagonal].mean(), similarity[~same].mean()
+
+
+def test_a_step_encodes_each_distinct_text_once_and_scores_every_pair(tiny_export, ids):
+    encoder = classifier_model.build_encoder(str(tiny_export / "encoder"), trainable=False)
+    vectors = embeddings.embed_in_length_order(embeddings.embedding_function(encoder), ids)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    first, second, target = setfit.sample_pairs(LABELS, iterations=3)
+    pair_model, start = setfit._PairModel(encoder), 0
+    for (batch_ids, first_at, second_at), batch_target in setfit._pair_batches(ids, first, second, target, 8):
+        rows = slice(start, start + len(batch_target))
+        start = rows.stop
+        assert len(batch_ids[features.WORD_IDS]) == len(set(first[rows]) | set(second[rows]))
+        np.testing.assert_array_equal(batch_target, target[rows])
+        expected = (vectors[first[rows]] * vectors[second[rows]]).sum(axis=1)
+        got = pair_model((batch_ids, first_at, second_at), training=False).numpy()
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert start == len(target)
 
 
 def test_contrastive_training_brings_same_class_texts_together(tiny_export, ids):
