@@ -3,6 +3,7 @@
     .venv/bin/python bench/serving.py [--model-dir RUN/serving/VERSION] [--scenario all|latency|concurrent]
                                       [--requests 300] [--warmup 20] [--batches 10] [--threads 1]
                                       [--clients 32] [--concurrent-requests 1600] [--rounds 3]
+                                      [--intra-op-threads 0 1]
                                       [--texts data/sst2/eval.tsv]
 
 Two scenarios, both over a temp base dir whose version 1 is a symlink to --model-dir.
@@ -27,7 +28,10 @@ off, on, ...) so that a change in the machine's load hits both. In a round, --cl
 process, one channel each, send --concurrent-requests single-text Predict requests in all (after 4 untimed each), each
 as soon as its previous answer is back. Reported: throughput (median over rounds of requests/s, first timed request to
 last answer), p50/p99 latency over all rounds, the mean batch size from the server's Prometheus metrics, and the
-on/off throughput ratio of the medians and of each round.
+on/off throughput ratio of the medians and of each round. This is done once per --intra-op-threads value (each pair of
+servers started with that `--tensorflow-intra-op-parallelism`; 0: TensorFlow's default, one thread per CPU). Last, in
+a fresh process on one thread, the model alone: CPU time per text of serving_default called with one text, with
+random batches of 8 and with length-sorted batches of 8; single / sorted is the most batching can gain on this CPU.
 
 Results are appended as JSON lines to bench/results/serving.jsonl and printed as markdown tables.
 """
@@ -194,14 +198,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_serve(base: Path, batching: bool, log) -> tuple[subprocess.Popen, int, int]:
+def start_serve(base: Path, batching: bool, log, intra_op_threads: int = 0) -> tuple[subprocess.Popen, int, int]:
     """`sentence-tfx serve` on free ports, logging to `log`, waited for until ready; (process, REST port, gRPC port)."""
     import httpx
 
     rest_port, grpc_port = free_port(), free_port()
     command = [sys.executable, "-m", "sentence_tfx.pipeline.cli", "serve", "--model-base-path", str(base)]
     command += ["--model-name", MODEL_NAME, "--rest-port", str(rest_port), "--grpc-port", str(grpc_port)]
-    command += ["--drain-seconds", "0"] + (["--enable-batching"] if batching else [])
+    command += ["--drain-seconds", "0", "--tensorflow-intra-op-parallelism", str(intra_op_threads)]
+    command += ["--enable-batching"] if batching else []
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline and process.poll() is None:
@@ -270,7 +275,7 @@ def concurrent_load(grpc_port: int, texts: list[str], clients: int, requests: in
     return len(latencies) / seconds, latencies
 
 
-def run_concurrent(model_dir: Path, texts: list[str], args) -> list[dict]:
+def run_concurrent(model_dir: Path, texts: list[str], args, intra_op_threads: int) -> list[dict]:
     """Both servers loaded side by side, then measured in alternating rounds (off, on, off, on, ...), so that a
     change in the machine's load hits both; throughput is the median over rounds, latency over all requests."""
     import numpy as np
@@ -284,7 +289,7 @@ def run_concurrent(model_dir: Path, texts: list[str], args) -> list[dict]:
         (Path(base) / "1").symlink_to(model_dir.resolve(), target_is_directory=True)
         servers = {}
         for mode, batching in modes.items():
-            process, rest_port, grpc_port = start_serve(Path(base), batching, log)
+            process, rest_port, grpc_port = start_serve(Path(base), batching, log, intra_op_threads)
             stack.callback(lambda process=process: (process.send_signal(signal.SIGTERM), process.wait(timeout=120)))
             servers[mode] = rest_port, grpc_port
         rounds = {mode: [] for mode in modes}
@@ -294,11 +299,12 @@ def run_concurrent(model_dir: Path, texts: list[str], args) -> list[dict]:
                 rps, round_latencies = concurrent_load(grpc_port, texts, args.clients, args.concurrent_requests)
                 rounds[mode].append(rps)
                 latencies[mode] += round_latencies
-                print(f"  batching {mode}: {rps:.1f} requests/s", flush=True)
+                print(f"  intra-op threads {intra_op_threads or 'default'}, batching {mode}: {rps:.1f} requests/s")
         batch_sizes = {mode: mean_batch_size(rest_port) for mode, (rest_port, _) in servers.items()}
     rows = [
         {
             "system": f"ours (grpc, batching {mode})",
+            "intra_op_threads": intra_op_threads,
             "clients": args.clients,
             "requests_per_round": args.concurrent_requests,
             "rounds_rps": rounds[mode],
@@ -311,6 +317,36 @@ def run_concurrent(model_dir: Path, texts: list[str], args) -> list[dict]:
     rows[1]["ratio_throughput_vs_off"] = rows[1]["rps"] / rows[0]["rps"]
     rows[1]["rounds_ratio"] = [on / off for on, off in zip(rounds["on"], rounds["off"])]
     return rows
+
+
+def model_call_costs(model_dir: str, texts: list[str], batch: int) -> dict:
+    """CPU ms per text of serving_default called in this process on one thread: one text per call, and batches of
+    `batch` texts, in random order and sorted by length (no padding to speak of). single / sorted is the most any
+    batching can gain on this CPU; run in a fresh process, as the thread count is fixed once TensorFlow starts."""
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+
+    def cpu_ms_per_text(calls: list[list[str]]) -> float:
+        for call in calls[:3]:
+            serve(text=tf.constant(call))
+        started = time.process_time()
+        for call in calls:
+            serve(text=tf.constant(call))
+        return 1000 * (time.process_time() - started) / sum(map(len, calls))
+
+    shuffled = [str(text) for text in np.random.default_rng(0).permutation(texts)]
+    by_length = sorted(texts, key=len)
+    costs = {
+        "single_ms": cpu_ms_per_text([[text] for text in shuffled[:300]]),
+        "random_batch_ms": cpu_ms_per_text([shuffled[i : i + batch] for i in range(0, len(texts) - batch, batch)]),
+        "sorted_batch_ms": cpu_ms_per_text([by_length[i : i + batch] for i in range(0, len(texts) - batch, batch)]),
+    }
+    return {**costs, "batch": batch, "ceiling_ratio": costs["single_ms"] / costs["sorted_batch_ms"]}
 
 
 def run_baseline(args) -> dict:
@@ -370,9 +406,18 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32, help="concurrent: client threads")
     parser.add_argument("--concurrent-requests", type=int, default=1600, help="concurrent: timed requests a round")
     parser.add_argument("--rounds", type=int, default=3, help="concurrent: rounds per mode, alternating")
+    parser.add_argument(
+        "--intra-op-threads",
+        type=int,
+        nargs="+",
+        default=[0, 1],
+        help="concurrent: each server pair's --tensorflow-intra-op-parallelism (0: TensorFlow's default)",
+    )
     args = parser.parse_args()
     if min(args.requests, args.batches, args.clients, args.concurrent_requests, args.rounds) < 1 or args.warmup < 0:
         parser.error("--requests, --batches, --clients, --concurrent-requests, --rounds must be >= 1, --warmup >= 0")
+    if min(args.intra_op_threads) < 0:
+        parser.error("--intra-op-threads must be >= 0")
     logging.basicConfig(level=logging.WARNING)
 
     model_dir = (args.model_dir or newest_version(DEFAULT_SERVING_DIRS)).resolve()
@@ -441,17 +486,33 @@ def latency_scenario(model_dir: Path, texts: list[str], args, common: dict) -> l
 
 
 def concurrent_scenario(model_dir: Path, texts: list[str], args, common: dict) -> list[dict]:
-    rows = [{**common, "scenario": "concurrent", **row} for row in run_concurrent(model_dir, texts, args)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    rows = []
+    for threads in args.intra_op_threads:
+        rows += [{**common, "scenario": "concurrent", **row} for row in run_concurrent(model_dir, texts, args, threads)]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        costs = pool.submit(model_call_costs, str(model_dir), texts, 8).result()
+    rows.append({**common, "scenario": "concurrent", "system": "model alone (in-process, 1 thread)", **costs})
     print(
         f"\nconcurrent: {args.clients} gRPC clients, {args.rounds} alternating rounds of {args.concurrent_requests} "
         "single-text requests per mode\n"
     )
-    print("| system | requests/s | p50 ms | p99 ms | mean batch size | throughput on/off |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for row in rows:
+    print("| server | intra-op threads | requests/s | p50 ms | p99 ms | mean batch size | throughput on/off |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows[:-1]:
         batch = f"{row['mean_batch_size']:.1f}" if row["mean_batch_size"] else "1 (no batching)"
         ratio = f"{row['ratio_throughput_vs_off']:.2f}" if "ratio_throughput_vs_off" in row else "1"
-        print(f"| {row['system']} | {row['rps']:.1f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {batch} | {ratio} |")
+        print(
+            f"| {row['system']} | {row['intra_op_threads'] or 'default'} | {row['rps']:.1f} | {row['p50_ms']:.1f} | "
+            f"{row['p99_ms']:.1f} | {batch} | {ratio} |"
+        )
+    print(
+        f"\nthe model alone, CPU ms per text on one thread: {costs['single_ms']:.2f} one at a time, "
+        f"{costs['random_batch_ms']:.2f} in random batches of 8, {costs['sorted_batch_ms']:.2f} in length-sorted "
+        f"batches of 8: batching can gain at most {costs['ceiling_ratio']:.2f}× on this CPU"
+    )
     return rows
 
 

@@ -260,6 +260,7 @@ def _serve(args: argparse.Namespace) -> int:
         args.poll_interval,
         batching=BatchingOptions(**batching_options) if args.enable_batching else None,
         **given("header_timeout", "body_timeout", "drain_seconds"),
+        **given("tensorflow_intra_op_parallelism", "tensorflow_inter_op_parallelism"),
     )
     return 0
 
@@ -514,6 +515,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-timeout-micros", type=int, help="longest wait for a batch to fill (default: 2000)"
     )
     serve_parser.add_argument("--num-batch-threads", type=int, help="batches run at once (default: the CPU count)")
+    serve_parser.add_argument(
+        "--tensorflow-intra-op-parallelism",
+        type=int,
+        help="threads one op may use (TF Serving's flag; default 0: one per CPU). With batching on a few cores, 1 "
+        "lets the batch threads run side by side instead of spinning in each other's thread pools",
+    )
+    serve_parser.add_argument(
+        "--tensorflow-inter-op-parallelism",
+        type=int,
+        help="ops run at once (TF Serving's flag; default 0: TensorFlow's)",
+    )
     serve_parser.add_argument("--header-timeout", type=float, help="seconds to send a request head (default: 10)")
     serve_parser.add_argument("--body-timeout", type=float, help="seconds to send a request body (default: 30)")
     serve_parser.add_argument(

@@ -39,6 +39,8 @@ def test_sigterm_under_load_drains_then_exits_0(model_versions, tmp_path, free_p
         "--grpc-port",
         str(grpc_port),
         "--enable-batching",
+        "--tensorflow-intra-op-parallelism",
+        "1",
         "--drain-seconds",
         str(DRAIN_SECONDS),
     ]
@@ -72,4 +74,5 @@ def test_sigterm_under_load_drains_then_exits_0(model_versions, tmp_path, free_p
     assert returncode == 0, output
     assert load.failures == []
     assert in_flight and all(outcome.version == 1 for outcome in in_flight)
+    assert "TensorFlow threads: intra-op 1, inter-op TensorFlow default" in output
     assert "SIGTERM: draining" in output and "Stopped serving" in output

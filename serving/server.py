@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import tensorflow as tf
 import uvicorn
 
 from sentence_tfx.errors import InputError
@@ -130,11 +131,26 @@ def serve(
     header_timeout: float = HEADER_TIMEOUT_SECONDS,
     body_timeout: float = BODY_TIMEOUT_SECONDS,
     drain_seconds: float = DRAIN_SECONDS,
+    tensorflow_intra_op_parallelism: int = 0,
+    tensorflow_inter_op_parallelism: int = 0,
 ) -> None:
     """Serves until SIGINT or SIGTERM. SIGTERM drains first (a second signal cuts the drain short); both then let
-    in-flight requests finish."""
+    in-flight requests finish. The thread counts are the process's (0: TensorFlow's choice), so set before any model
+    loads."""
     if drain_seconds < 0:
         raise InputError(f"--drain-seconds must be at least 0, got {drain_seconds}")
+    threads = {"intra": tensorflow_intra_op_parallelism, "inter": tensorflow_inter_op_parallelism}
+    for kind, count in threads.items():
+        if count < 0:
+            raise InputError(
+                f"--tensorflow-{kind}-op-parallelism must be at least 0 (0: TensorFlow's choice), got {count}"
+            )
+    tf.config.threading.set_intra_op_parallelism_threads(tensorflow_intra_op_parallelism)
+    tf.config.threading.set_inter_op_parallelism_threads(tensorflow_inter_op_parallelism)
+    logger.info(
+        "TensorFlow threads: %s",
+        ", ".join(f"{kind}-op {count or 'TensorFlow default'}" for kind, count in threads.items()),
+    )
     server = ModelServer(
         model_base_path,
         model_name,

@@ -22,6 +22,7 @@ from sentence_tfx.pipeline import cli, preflight  # noqa: F401  (imported here, 
 FILES = Path(__file__).parent / "files"
 NOBODY = 65534
 RUN = "run --train {train} --eval {eval}"
+SERVE = "serve --model-base-path {work} --model-name m"
 
 # (id, command line, exit status, words the message must hold)
 OPTION_CASES = [
@@ -117,6 +118,20 @@ OPTION_CASES = [
         "compile --orchestrator airflow --out {work}/dag.py --train gs://b/t.csv --labels neg,pos --epochs 0",
         2,
         ["error: --epochs 0: must be an integer ≥ 1"],
+    ),
+    # `serve`: refused before a port is opened or a model loaded.
+    (
+        "serve-batch-option-without-batching",
+        SERVE + " --max-batch-size 8",
+        2,
+        ["--max-batch-size needs --enable-batching"],
+    ),
+    ("serve-drain-negative", SERVE + " --drain-seconds -1", 2, ["--drain-seconds must be at least 0, got -1"]),
+    (
+        "serve-intra-op-threads-negative",
+        SERVE + " --tensorflow-intra-op-parallelism -2",
+        2,
+        ["--tensorflow-intra-op-parallelism must be at least 0 (0: TensorFlow's choice), got -2"],
     ),
 ]
 
