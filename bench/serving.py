@@ -299,7 +299,10 @@ def run_concurrent(model_dir: Path, texts: list[str], args, intra_op_threads: in
                 rps, round_latencies = concurrent_load(grpc_port, texts, args.clients, args.concurrent_requests)
                 rounds[mode].append(rps)
                 latencies[mode] += round_latencies
-                print(f"  intra-op threads {intra_op_threads or 'default'}, batching {mode}: {rps:.1f} requests/s")
+                print(
+                    f"  intra-op threads {intra_op_threads or 'default'}, batching {mode}: {rps:.1f} requests/s",
+                    flush=True,
+                )
         batch_sizes = {mode: mean_batch_size(rest_port) for mode, (rest_port, _) in servers.items()}
     rows = [
         {
@@ -339,12 +342,14 @@ def model_call_costs(model_dir: str, texts: list[str], batch: int) -> dict:
             serve(text=tf.constant(call))
         return 1000 * (time.process_time() - started) / sum(map(len, calls))
 
+    def batches_of(ordered: list[str]) -> list[list[str]]:
+        return [ordered[i : i + batch] for i in range(0, len(ordered) - batch, batch)]
+
     shuffled = [str(text) for text in np.random.default_rng(0).permutation(texts)]
-    by_length = sorted(texts, key=len)
     costs = {
         "single_ms": cpu_ms_per_text([[text] for text in shuffled[:300]]),
-        "random_batch_ms": cpu_ms_per_text([shuffled[i : i + batch] for i in range(0, len(texts) - batch, batch)]),
-        "sorted_batch_ms": cpu_ms_per_text([by_length[i : i + batch] for i in range(0, len(texts) - batch, batch)]),
+        "random_batch_ms": cpu_ms_per_text(batches_of(shuffled)),
+        "sorted_batch_ms": cpu_ms_per_text(batches_of(sorted(texts, key=len))),
     }
     return {**costs, "batch": batch, "ceiling_ratio": costs["single_ms"] / costs["sorted_batch_ms"]}
 
