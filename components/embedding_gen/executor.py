@@ -25,7 +25,9 @@ from sentence_tfx.config import EmbeddingSettings
 log = logging.getLogger(__name__)
 EXAMPLES, EMBEDDINGS, SETTINGS = "examples", "embeddings", "settings"  # The component's keys.
 EXAMPLES_PER_WORKER = "examples_per_worker"  # Custom property of the output: {"host:pid": examples embedded}.
-CHUNK = 4096  # Examples buffered, then embedded shortest first: padding trimmed per batch, memory bounded.
+# Examples buffered, then embedded shortest first: the larger, the closer each batch's lengths (MiniLM, 10,000 SST-2
+# texts: chunks of 4,096 took 18 % more encoder time than one sort of all), at ~8 KB per example at seq_length 128.
+CHUNK = 16384
 _METRICS_NAMESPACE = "sentence_tfx.embedding_gen"
 
 
