@@ -2,7 +2,7 @@
 bare script doing the same tokenize → embed → train → export work in one process.
 
     .venv/bin/python bench/runners.py [--rows 10000] [--runners local beam multi-processing portable airflow]
-        [--no-bare]
+        [--no-bare] [--rounds 1]
 
 Data: the first --rows rows of ../shared/data/sst2/train.tsv → the 872-row GLUE dev set; all-MiniLM-L6-v2, frozen.
 Each run is a fresh process from an empty pipeline root (no caching); the encoder conversion is cached before.
@@ -11,7 +11,8 @@ driver's: the process that runs the bare script or the TFX runner (for airflow, 
 worker processes. `embedding_workers`: EmbeddingGen's examples per Beam worker process. `airflow` needs
 .venv-airflow (make setup-airflow).
 Results are appended as JSON lines to bench/results/runners.jsonl and printed as a table with ratios to the bare
-script of the same invocation.
+script of the same invocation. With --rounds N every run is repeated N times, alternating (bare, local, ..., bare,
+local, ...), so a machine whose speed drifts slows both sides alike; the table and ratios use each run's median.
 """
 
 import argparse
@@ -201,30 +202,37 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--runners", nargs="+", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--no-bare", dest="bare", action="store_false", help="skip the bare-script baseline")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every run, alternating; medians compared")
     parser.add_argument("--work-dir", type=Path, default=Path("runs/bench-runners"))
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # Internal: one run in a fresh process.
     args = parser.parse_args()
     if args.measure:
         print(RESULT_PREFIX + json.dumps(measure(args.measure, args.work_dir)), flush=True)
         return
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
     work = (args.work_dir / str(int(time.time()))).resolve()
-    work.mkdir(parents=True)
     lines = (SST2 / "train.tsv").read_text(encoding="utf-8").splitlines()[: args.rows + 1]
-    (work / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for round_number in range(1, args.rounds + 1):  # Each round from its own empty pipeline roots.
+        (work / str(round_number)).mkdir(parents=True)
+        (work / str(round_number) / "train.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     export.cached_export()  # Converted once, before any timing.
+    names = (["bare"] if args.bare else []) + args.runners
     rows = []
-    for name in (["bare"] if args.bare else []) + args.runners:
-        with open(work / f"{name}.log", "w") as log:
-            child = subprocess.run(
-                [sys.executable, __file__, "--measure", name, "--work-dir", str(work)],
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-                check=True,
-            )
-        rows.append(json.loads(child.stdout.split(RESULT_PREFIX)[-1]))
-        print(rows[-1], flush=True)
-    bare = rows[0]["seconds"] if args.bare else None
+    for round_number in range(1, args.rounds + 1):
+        for name in names:
+            with open(work / str(round_number) / f"{name}.log", "w") as log:
+                child = subprocess.run(
+                    [sys.executable, __file__, "--measure", name, "--work-dir", str(work / str(round_number))],
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    text=True,
+                    check=True,
+                )
+            rows.append({"name": name, "round": round_number, **json.loads(child.stdout.split(RESULT_PREFIX)[-1])})
+            print(rows[-1], flush=True)
+    medians = {name: float(np.median([row["seconds"] for row in rows if row["name"] == name])) for name in names}
+    bare = medians["bare"] if args.bare else None
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     with (Path(__file__).parent / "results" / "runners.jsonl").open("a", encoding="utf-8") as out:
         for row in rows:
@@ -233,14 +241,20 @@ def main() -> None:
                 train_rows=args.rows,
                 eval_rows=872,
                 cpus=os.cpu_count(),
+                rounds=args.rounds,
                 ratio_to_bare=round(row["seconds"] / bare, 2) if bare else None,
+                median_ratio_to_bare=round(medians[row["name"]] / bare, 2) if bare else None,
             )
-            out.write(json.dumps(row) + "\n")
-    print("\n| run | wall s | × bare script | eval accuracy | driver peak RSS MB |\n|---|---:|---:|---:|---:|")
-    for row in rows:
+            out.write(json.dumps({key: value for key, value in row.items() if key != "name"}) + "\n")
+    print(
+        f"\n| run | median wall s ({args.rounds} rounds) | × bare script | eval accuracy | driver peak RSS MB |"
+        "\n|---|---:|---:|---:|---:|"
+    )
+    for name in names:
+        runs = [row for row in rows if row["name"] == name]
         print(
-            f"| {row['run']} | {row['seconds']:.0f} | {row['ratio_to_bare'] or '-'} | {row['accuracy']:.3f} "
-            f"| {row['driver_peak_rss_mb']} |"
+            f"| {runs[0]['run']} | {medians[name]:.1f} | {runs[0]['median_ratio_to_bare'] or '-'} "
+            f"| {runs[-1]['accuracy']:.3f} | {max(row['driver_peak_rss_mb'] for row in runs)} |"
         )
 
 
