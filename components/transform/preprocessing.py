@@ -38,7 +38,7 @@ def preprocessing_fn(inputs: dict, custom_config: dict, label_names: tuple[str, 
 
 @functools.lru_cache(maxsize=4)
 def _load_preprocessor(handle: str):
-    """Loaded once per process: TFT traces preprocessing_fn five times or more per run (inspection, schema, analysis,
+    """Loaded once per process: TFT traces preprocessing_fn about ten times per run (inspection, schema, analysis,
     export), and each load of the preprocessor SavedModel costs ~1.3 s."""
     return hub.load(handle)
 
