@@ -174,15 +174,19 @@ def _trained_variables(folder: Path) -> bytes:
 
 @pytest.mark.long
 def test_pushes_in_the_same_second_get_distinct_complete_versions(cli_args, tmp_path):
-    """Two pipelines (different epochs, so different models) push to one serving dir that already holds a version
-    ahead of the clock (another machine's clock, a manual copy), so both pushes compute the same next number, as two
-    pushes in the same second compute the same `now`: TFX's own Pusher would then skip the second copy and still report
-    it. Each run is stopped (SIGSTOP) as soon as its temporary folder appears and both are let go together."""
+    """Two pipelines (MLP heads trained for 2 and 3 epochs, so different models) push to one serving dir that
+    already holds a version ahead of the clock (another machine's clock, a manual copy), so both pushes compute the
+    same next number, as two pushes in the same second compute the same `now`: TFX's own Pusher would then skip the
+    second copy and still report it. Each run is stopped (SIGSTOP) as soon as its temporary folder appears and both
+    are let go together."""
     serving = tmp_path / "serving"
     ahead = int(time.time()) + 1_000_000
     (serving / str(ahead)).mkdir(parents=True)
     (serving / str(ahead) / "keep.txt").write_text("someone else's")
-    runs = {e: cli_args(tmp_path / f"epochs{e}", "--serving-dir", str(serving), "--epochs", e) for e in "23"}
+    runs = {
+        e: cli_args(tmp_path / f"epochs{e}", "--serving-dir", str(serving), "--head", "mlp", "--epochs", e)
+        for e in "23"
+    }
     processes = {epochs: _start(args, tmp_path / f"epochs{epochs}.log") for epochs, args in runs.items()}
     stopped: set[str] = set()
     while len(stopped) < len(processes):
