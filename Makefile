@@ -67,15 +67,15 @@ format: setup
 TEST_WORKERS ?= 2
 PYTEST := $(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
 
-# What CI runs after `make lint` (about 15 minutes on 2 cores): unit and component tests, whole pipelines on the tiny
-# encoder (frozen, fine-tune, the ways a run stops, a kill -9 and its rerun), the real MiniLM, the reports in headless
-# Chromium.
+# What CI runs after `make lint` (about 9 minutes on 2 cores once set up): unit and component tests, whole pipelines
+# on the tiny encoder (frozen, fine-tune, the ways a run stops, a kill -9 and its rerun), the real MiniLM, the reports
+# in headless Chromium.
 test: setup setup-kubeflow setup-chromium
 	$(PYTEST) -m "not long" $(PYTEST_ARGS)
 
 # Everything, `make test` plus the tests marked long: several runs per test (spans, drift, caching, the other kill -9
 # and push cases), every Beam runner, Airflow, MariaDB, two training workers, the 50-client load test, the serving
-# check's refusal as a whole run. About an hour on 2 cores: nightly and before a release.
+# check's refusal as a whole run. About 20 minutes on 2 cores: nightly and before a release.
 test-all: setup setup-kubeflow setup-airflow setup-mariadb setup-chromium
 	$(PYTEST) $(PYTEST_ARGS)
 
