@@ -20,10 +20,14 @@ _ENCODER = example_coder.RecordBatchToExamplesEncoder()
 
 def embedding_function(encoder: hub.KerasLayer) -> Callable[[dict], tf.Tensor]:
     """ids → embeddings, the same computation as the exported classifier's (trimmed padding, pooled_output)."""
+    return traced_over_ids(lambda ids: classifier_model.sentence_embedding(encoder, ids, training=False))
+
+
+def traced_over_ids(function: Callable[[dict], tf.Tensor]) -> Callable[[dict], tf.Tensor]:
+    """`function` as one graph for id batches of any size and length. No autograph: nothing in Keras' or the
+    encoder's call depends on a tensor in Python, and converting their source took 5 s of a setfit Trainer."""
     ids_spec = {name: tf.TensorSpec([None, None], tf.int32) for name in features.TOKEN_FEATURES}
-    return tf.function(
-        lambda ids: classifier_model.sentence_embedding(encoder, ids, training=False), input_signature=[ids_spec]
-    )
+    return tf.function(function, input_signature=[ids_spec], autograph=False)
 
 
 def embed_in_length_order(embed: Callable[[dict], tf.Tensor], ids: dict[str, np.ndarray]) -> np.ndarray:

@@ -55,8 +55,7 @@ def of_classifier(
 ) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
     """The fine-tuned classifier over Transform's examples in `files`, a read batch at a time, each in length order;
     `keep(texts)` (a bool array per batch), if given, chooses the examples scored."""
-    ids_spec = {name: tf.TensorSpec([None, None], tf.int32) for name in features.TOKEN_FEATURES}
-    score = tf.function(lambda ids: classifier(ids, training=False), input_signature=[ids_spec])
+    score = embeddings.traced_over_ids(lambda ids: classifier(ids, training=False))
     dataset = fn_args.data_accessor.tf_dataset_factory(
         files, tfxio.TensorFlowDatasetOptions(batch_size=_READ_BATCH, shuffle=False, num_epochs=1), schema
     )

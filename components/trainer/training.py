@@ -21,6 +21,7 @@ from sentence_tfx.components.trainer import (
     calibration,
     eval_scores,
     linear_head,
+    optimization,
     serving_warmup,
     setfit,
     signatures,
@@ -34,22 +35,6 @@ FROZEN_HEAD_UPDATES = 5000  # Default budget of the frozen head: 3 epochs of SST
 FROZEN_HEAD_EPOCHS = (3, 30)  # ... within these bounds, so tiny data sets are not trained thousands of epochs.
 FROZEN_PATIENCE = 3  # Epochs without a lower validation loss before the frozen head stops.
 SHUFFLE_SEED = 42
-
-
-class WarmupLinearDecay(tf_keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to `peak`, then linear decay to 0 at `total_steps` (the BERT fine-tuning schedule)."""
-
-    def __init__(self, peak: float, total_steps: int, warmup_steps: int):
-        self.peak, self.total_steps, self.warmup_steps = peak, total_steps, max(warmup_steps, 1)
-
-    def __call__(self, step):
-        step = tf.cast(step, tf.float32)
-        warmup = self.peak * step / self.warmup_steps
-        decay = self.peak * tf.maximum(0.0, (self.total_steps - step) / max(self.total_steps - self.warmup_steps, 1))
-        return tf.where(step < self.warmup_steps, warmup, decay)
-
-    def get_config(self):
-        return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
 
 
 class TwoRateClassifier(tf_keras.Model):
@@ -111,12 +96,8 @@ def _dataset(fn_args, files, tft_output, batch_size, shuffle, epochs=1, keep=Non
     return _shard_by_example(dataset.map(lambda ids, labels, text: (ids, labels)))
 
 
-def _adamw(settings, peak: float, total_steps: int) -> tf_keras.optimizers.Optimizer:
-    """AdamW with linear warm-up and decay, no weight decay on biases and layer norms (BERT's fine-tuning recipe)."""
-    schedule = WarmupLinearDecay(peak, total_steps, int(settings.warmup_fraction * total_steps))
-    optimizer = tf_keras.optimizers.AdamW(schedule, weight_decay=settings.weight_decay)
-    optimizer.exclude_from_weight_decay(var_names=["bias", "layer_norm", "LayerNorm"])
-    return optimizer
+def _adamw(settings, peak: float, total_steps: int) -> optimization.AdamW:
+    return optimization.adamw(peak, total_steps, settings.warmup_fraction, settings.weight_decay)
 
 
 def _compile(model, optimizer):

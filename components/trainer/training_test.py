@@ -8,14 +8,8 @@ import tf_keras
 
 from sentence_tfx.components.trainer import model as classifier_model
 from sentence_tfx.components.trainer import training
-from sentence_tfx.components.trainer.training import TwoRateClassifier, WarmupLinearDecay
+from sentence_tfx.components.trainer.training import TwoRateClassifier
 from sentence_tfx.config import PipelineConfig, TrainerSettings
-
-
-def test_warmup_then_linear_decay_to_zero():
-    schedule = WarmupLinearDecay(peak=1e-3, total_steps=100, warmup_steps=10)
-    values = [float(schedule(step)) for step in (0, 5, 10, 55, 100, 120)]
-    np.testing.assert_allclose(values, [0.0, 5e-4, 1e-3, 5e-4, 0.0, 0.0], atol=1e-9)
 
 
 @pytest.fixture
