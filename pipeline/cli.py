@@ -186,6 +186,12 @@ def _print_training(training, label_names, class_weight: str) -> None:
     else:
         kept = regression or f"{training.epochs_run} epochs, the last kept"
         print(f"training: {kept} (no validation split; temperature 1)")
+    if training.phase_seconds:
+        phases = training.phase_seconds
+        print(
+            f"Trainer time: {phases['train']:.1f} s training, {phases['export']:.1f} s exporting, "
+            f"{phases['eval_scores']:.1f} s scoring the eval split for the run report"
+        )
     if training.imbalanced:
         counts = dict(zip(label_names, training.class_counts))
         rarest, largest = min(counts, key=counts.get), max(counts, key=counts.get)

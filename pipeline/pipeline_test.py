@@ -232,6 +232,11 @@ def test_fine_tuning_run_through_the_cli(tiny_export, sst2_sample, tmp_path, cap
     chosen = (training.chosen_epoch, training.epochs_run, training.validation_examples)
     assert held_out.groups() == tuple(map(str, chosen))
     assert f"calibration: temperature {training.temperature:.3f}" in out
+    phases = training.phase_seconds  # Within the Trainer's own wall time, as ML Metadata recorded it.
+    config = PipelineConfig(train_data=train, pipeline_root=str(tmp_path / "pipeline"))
+    trainer_seconds = results.step_seconds(results.open_store(config), config.pipeline_name)["Trainer"]
+    assert set(phases) == {"train", "export", "eval_scores"} and 0 < sum(phases.values()) <= trainer_seconds
+    assert f"Trainer time: {phases['train']:.1f} s training, {phases['export']:.1f} s exporting" in out
     counts = np.array(training.class_counts)  # The 4:1 hash split's train rows, validation excluded.
     np.testing.assert_allclose(training.class_weights, counts.sum() / (2 * counts))
     example_count = int(re.search(r"example_count\s+(\d+)", out).group(1))

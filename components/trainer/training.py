@@ -5,6 +5,7 @@ import logging
 import math
 import shutil
 import tempfile
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -348,6 +349,7 @@ def _calibrate(settings, fn_args, tft_output, train_embeddings, head, scorer, sp
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point; TrainerSettings arrive as JSON in custom_config["settings"]."""
+    started = time.monotonic()
     settings = TrainerSettings.from_json(fn_args.custom_config["settings"])
     strategy = distribution.create_strategy(settings.distribution)
     chief = distribution.is_chief(strategy)
@@ -385,8 +387,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     calibrated_head = tf_keras.Sequential([head, calibration.Temperature(temperature)], name="calibrated_head")
     with strategy.scope():
         classifier = classifier_model.build_classifier(encoder, calibrated_head, settings.seq_length)
+    trained = time.monotonic()
     signatures.export(classifier, encoder, tft_output, label_names, settings.seq_length, model_dir)
     serving_warmup.write_warmup_requests(fn_args, model_dir)
+    exported = time.monotonic()
     if chief:
         scored = (
             eval_scores.of_head(calibrated_head, fn_args.eval_files)
@@ -396,7 +400,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             )
         )
         eval_scores.write(fn_args.model_run_dir, *scored)
-        training_summary.write(fn_args.model_run_dir, summary)
+        phases = {"train": trained - started, "export": exported - trained, "eval_scores": time.monotonic() - exported}
+        log.info("Trainer: %s", ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in phases.items()))
+        training_summary.write(fn_args.model_run_dir, dataclasses.replace(summary, phase_seconds=phases))
     else:
         shutil.rmtree(scratch, ignore_errors=True)
         distribution.wait_for_chief_export(fn_args.serving_model_dir)

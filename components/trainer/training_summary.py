@@ -25,6 +25,10 @@ class TrainingSummary:
     temperature: float
     validation_ece_before: float | None  # Expected calibration error on the validation split, before and after T.
     validation_ece_after: float | None
+    # Where the Trainer's time went, in seconds: "train" (reading the examples, loading the encoder, training,
+    # calibrating), "export" (the SavedModel and its warm-up requests), "eval_scores" (the eval split scored for the
+    # run report). None in summaries written before it was recorded.
+    phase_seconds: dict[str, float] | None = None
 
     @property
     def rarest_class_share(self) -> float:
