@@ -21,31 +21,50 @@ log = logging.getLogger(__name__)
 PAIR_SEED = 42
 PROGRESS_REPORTS = 10  # Log lines per training run.
 HEAD_C = 1.0  # setfit's head: scikit-learn's LogisticRegression() as it comes.
+LISTED_PAIRS_LIMIT = 1 << 22  # Above this many pairs (n (n + 1) / 2 for n texts), pairs are drawn, not listed.
 
 
 def sample_pairs(
     labels: np.ndarray, iterations: int, seed: int = PAIR_SEED
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """setfit's num_iterations sampling: per iteration, every text gets one partner of its own class (another text
-    when its class has one) and one of another class. Returns the two index arrays and the targets (1.0 / 0.0)."""
-    rng = np.random.default_rng(seed)
-    members = {label: np.flatnonzero(labels == label) for label in np.unique(labels)}
-    others = {label: np.flatnonzero(labels != label) for label in members}
-    first, second, target = [], [], []
-    for _ in range(iterations):
-        for index, label in enumerate(labels):
-            same = members[label][members[label] != index]
-            first += [index, index]
-            second += [rng.choice(same) if len(same) else index, rng.choice(others[label])]
-            target += [1.0, 0.0]
-    order = rng.permutation(len(first))
-    return np.array(first)[order], np.array(second)[order], np.array(target, np.float32)[order]
+    """setfit's pairs (its ContrastiveDataset with num_iterations): iterations × texts pairs of the same class, a text
+    with itself included, and as many of different classes, taken in turn from all such pairs in a shuffled order,
+    so each pair is used as evenly as the count allows; then shuffled. Returns the two index arrays and the targets
+    (1.0 / 0.0)."""
+    if len(np.unique(labels)) < 2:
+        raise ValueError("setfit needs training texts of at least two classes: no pair of different classes")
+    rng, texts = np.random.default_rng(seed), len(labels)
+    count = iterations * texts
+    if texts * (texts + 1) // 2 <= LISTED_PAIRS_LIMIT:
+        pairs = np.stack(np.triu_indices(texts), axis=1)
+        pairs = pairs[rng.permutation(len(pairs))]
+        same = labels[pairs[:, 0]] == labels[pairs[:, 1]]
+        kinds = [kind[np.arange(count) % len(kind)] for kind in (pairs[same], pairs[~same])]
+    else:
+        kinds = _drawn_pairs(labels, count, rng)
+    pairs, target = np.concatenate(kinds), np.repeat(np.array([1.0, 0.0], np.float32), count)
+    order = rng.permutation(2 * count)
+    return pairs[order, 0], pairs[order, 1], target[order]
+
+
+def _drawn_pairs(labels: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """`count` pairs of the same class and `count` of different classes, each drawn uniformly from all pairs of its
+    kind (a text with itself included): for training sets with too many pairs to list, where `count` is far below
+    their number and taking them in turn from a shuffled list comes to the same."""
+    same, other = np.empty((0, 2), np.int64), np.empty((0, 2), np.int64)
+    while len(same) < count or len(other) < count:
+        pairs = rng.integers(len(labels), size=(4 * count, 2))
+        pairs = pairs[pairs[:, 0] <= pairs[:, 1]]  # Unordered: one of the two orders of each pair, as the list has.
+        kind = labels[pairs[:, 0]] == labels[pairs[:, 1]]
+        same, other = np.concatenate([same, pairs[kind]])[:count], np.concatenate([other, pairs[~kind]])[:count]
+    return [same, other]
 
 
 class _PairModel(tf_keras.Model):
     """Cosine similarity of the encoder's embeddings of pairs of texts. A step's batch holds each of its distinct
     texts once (`ids`) and the pairs as positions in it: with a few texts per class most of a step's 2 × batch
-    texts repeat, and each is encoded once (its occurrences share a dropout mask); the loss is the same."""
+    texts repeat, and each is encoded once (its occurrences share a dropout mask). A text paired with itself is
+    encoded twice, as setfit does: its two dropout masks are all that pair learns from."""
 
     def __init__(self, encoder):
         super().__init__()
@@ -62,11 +81,13 @@ class _PairModel(tf_keras.Model):
 def _pair_batches(ids: dict[str, np.ndarray], first, second, target, batch_size: int) -> tf.data.Dataset:
     """((distinct texts' ids, positions of the first texts, of the second), target) batches of pairs."""
     table = {name: tf.constant(value) for name, value in ids.items()}
+    count = len(next(iter(ids.values())))
 
     def distinct_texts(first, second, target):
+        second = tf.where(second == first, second + count, second)  # Itself: a second copy, its own dropout mask.
         texts, positions = tf.unique(tf.concat([first, second], axis=0))
         size = tf.shape(first)[0]
-        batch_ids = {name: tf.gather(value, texts) for name, value in table.items()}
+        batch_ids = {name: tf.gather(value, texts % count) for name, value in table.items()}
         return (batch_ids, positions[:size], positions[size:]), target
 
     pairs = tf.data.Dataset.from_tensor_slices((first.astype(np.int32), second.astype(np.int32), target))

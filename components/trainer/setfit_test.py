@@ -17,15 +17,43 @@ TEXTS = ["a good movie", "a great film", "fun and fine", "the worst film", "dull
 LABELS = np.array([1, 1, 1, 0, 0, 0])
 
 
-def test_each_text_gets_one_same_class_and_one_other_class_partner_per_iteration():
+def _pair_counts(first, second, target, labels):
+    """{(i, j) with i ≤ j: times used}, after checking each target says whether the pair's classes agree."""
+    assert np.array_equal(labels[first] == labels[second], target == 1.0)
+    pairs = np.sort(np.stack([first, second], axis=1), axis=1)
+    return {tuple(pair): count for pair, count in zip(*np.unique(pairs, axis=0, return_counts=True))}
+
+
+def test_pairs_are_setfits_all_pairs_of_each_kind_in_turn():
     labels = np.array([0, 0, 1, 1, 1, 2])
     first, second, target = setfit.sample_pairs(labels, iterations=5)
-    assert len(target) == 2 * 5 * len(labels)
-    assert np.array_equal(labels[first] == labels[second], target == 1.0)
-    assert (np.bincount(first, minlength=6) == 10).all()  # Every text, twice per iteration.
-    assert ((first != second) | (np.bincount(labels)[labels[first]] == 1)).all()  # Itself only when alone.
+    assert (target == 1.0).sum() == (target == 0.0).sum() == 5 * len(labels)
+    used = _pair_counts(first, second, target, labels)
+    same = [(i, j) for i in range(6) for j in range(i, 6) if labels[i] == labels[j]]  # (2, 2): itself, too.
+    other = [(i, j) for i in range(6) for j in range(i, 6) if labels[i] != labels[j]]
+    for kind in (same, other):  # 30 of each kind, cycling over all of them: each used ⌊30 / n⌋ or ⌈30 / n⌉ times.
+        times = [used.get(pair, 0) for pair in kind]
+        assert sum(times) == 30 and max(times) - min(times) <= 1
     again = setfit.sample_pairs(labels, iterations=5)
     assert all(np.array_equal(a, b) for a, b in zip((first, second, target), again))
+
+
+def test_pairs_of_large_training_sets_are_drawn_from_the_same_pairs(monkeypatch):
+    monkeypatch.setattr(setfit, "LISTED_PAIRS_LIMIT", 10)
+    labels = np.array([0] * 30 + [1] * 10)
+    first, second, target = setfit.sample_pairs(labels, iterations=100)
+    assert (target == 1.0).sum() == (target == 0.0).sum() == 100 * len(labels)
+    used = _pair_counts(first, second, target, labels)
+    # Uniform over the 465 + 55 pairs of one class (a text with itself included; i ≤ j) and the 300 of two.
+    same_pairs = [(i, j) for i in range(40) for j in range(i, 40) if labels[i] == labels[j]]
+    assert sum(used.get(pair, 0) > 0 for pair in same_pairs) > 0.99 * len(same_pairs)
+    assert abs(sum(used.get((i, i), 0) for i in range(40)) / 4000 - 40 / 520) < 0.02
+    assert abs(sum(used.get(pair, 0) for pair in same_pairs if pair[0] >= 30) / 4000 - 55 / 520) < 0.02
+
+
+def test_one_class_has_no_pairs_to_learn_from():
+    with pytest.raises(ValueError, match="two classes"):
+        setfit.sample_pairs(np.array([1, 1, 1]), iterations=2)
 
 
 @pytest.fixture
@@ -44,7 +72,7 @@ def _similarities(encoder, ids):
 
 
 def test_a_step_encodes_each_distinct_text_once_and_scores_every_pair(tiny_export, ids):
-    encoder = classifier_model.build_encoder(str(tiny_export / "encoder"), trainable=False)
+    encoder = classifier_model.build_encoder(str(tiny_export / "encoder"), trainable=True)
     vectors = embeddings.embed_in_length_order(embeddings.embedding_function(encoder), ids)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     first, second, target = setfit.sample_pairs(LABELS, iterations=3)
@@ -52,12 +80,15 @@ def test_a_step_encodes_each_distinct_text_once_and_scores_every_pair(tiny_expor
     for (batch_ids, first_at, second_at), batch_target in setfit._pair_batches(ids, first, second, target, 8):
         rows = slice(start, start + len(batch_target))
         start = rows.stop
-        assert len(batch_ids[features.WORD_IDS]) == len(set(first[rows]) | set(second[rows]))
+        copies = {text + len(TEXTS) if text == partner else text for text, partner in zip(second[rows], first[rows])}
+        assert len(batch_ids[features.WORD_IDS]) == len(set(first[rows]) | copies)  # Itself: encoded twice.
         np.testing.assert_array_equal(batch_target, target[rows])
         expected = (vectors[first[rows]] * vectors[second[rows]]).sum(axis=1)
         got = pair_model((batch_ids, first_at, second_at), training=False).numpy()
         np.testing.assert_allclose(got, expected, atol=1e-5)
-    assert start == len(target)
+        itself = (first[rows] == second[rows]).nonzero()[0]  # Two dropout masks: below 1 while training.
+        assert (pair_model((batch_ids, first_at, second_at), training=True).numpy()[itself] < 1 - 1e-4).all()
+    assert start == len(target) and (first == second).any()
 
 
 def test_contrastive_training_brings_same_class_texts_together(tiny_export, ids):
