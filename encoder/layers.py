@@ -6,12 +6,17 @@ import tensorflow as tf
 import tf_keras
 
 _ATTENTION_MASK_VALUE = -1e9  # Added to scores of padding positions: softmax gives them weight 0.
+# Dropout layers get fixed seeds: unseeded, their ops draw new ones in each process, and fine-tuning the same texts
+# twice would give two models. A layer's seed advances by one per call it traces, so layers' seeds are this far apart.
+SEED_SPACING = 1000
 
 
 class BertEmbeddings(tf_keras.layers.Layer):
     """word + token type + absolute position embeddings, LayerNorm, dropout (HF BertEmbeddings)."""
 
-    def __init__(self, vocab_size, hidden_size, max_positions, type_vocab_size, dropout, layer_norm_eps, **kwargs):
+    def __init__(
+        self, vocab_size, hidden_size, max_positions, type_vocab_size, dropout, layer_norm_eps, seed, **kwargs
+    ):
         super().__init__(**kwargs)
         self._config = dict(
             vocab_size=vocab_size,
@@ -20,12 +25,13 @@ class BertEmbeddings(tf_keras.layers.Layer):
             type_vocab_size=type_vocab_size,
             dropout=dropout,
             layer_norm_eps=layer_norm_eps,
+            seed=seed,
         )
         self.word_embeddings = self.add_weight("word_embeddings", [vocab_size, hidden_size])
         self.position_embeddings = self.add_weight("position_embeddings", [max_positions, hidden_size])
         self.token_type_embeddings = self.add_weight("token_type_embeddings", [type_vocab_size, hidden_size])
         self.layer_norm = tf_keras.layers.LayerNormalization(epsilon=layer_norm_eps, name="layer_norm")
-        self.dropout = tf_keras.layers.Dropout(dropout)
+        self.dropout = tf_keras.layers.Dropout(dropout, seed=seed)
 
     def call(self, word_ids, type_ids, training=None):
         seq_length = tf.shape(word_ids)[1]
@@ -40,7 +46,9 @@ class BertEmbeddings(tf_keras.layers.Layer):
 class TransformerEncoderBlock(tf_keras.layers.Layer):
     """Post-LayerNorm self-attention + GELU feed-forward block (HF BertLayer)."""
 
-    def __init__(self, hidden_size, num_heads, intermediate_size, dropout, attention_dropout, layer_norm_eps, **kwargs):
+    def __init__(
+        self, hidden_size, num_heads, intermediate_size, dropout, attention_dropout, layer_norm_eps, seed, **kwargs
+    ):
         super().__init__(**kwargs)
         self._config = dict(
             hidden_size=hidden_size,
@@ -49,6 +57,7 @@ class TransformerEncoderBlock(tf_keras.layers.Layer):
             dropout=dropout,
             attention_dropout=attention_dropout,
             layer_norm_eps=layer_norm_eps,
+            seed=seed,
         )
         self._num_heads = num_heads
         self._head_size = hidden_size // num_heads
@@ -65,8 +74,8 @@ class TransformerEncoderBlock(tf_keras.layers.Layer):
         )
         self.output_dense = dense(hidden_size, name="output")
         self.output_layer_norm = tf_keras.layers.LayerNormalization(epsilon=layer_norm_eps, name="output_layer_norm")
-        self.attention_dropout = tf_keras.layers.Dropout(attention_dropout)
-        self.dropout = tf_keras.layers.Dropout(dropout)
+        self.attention_dropout = tf_keras.layers.Dropout(attention_dropout, seed=seed)
+        self.dropout = tf_keras.layers.Dropout(dropout, seed=seed + SEED_SPACING // 2)
 
     def _heads(self, x):
         batch, length = tf.shape(x)[0], tf.shape(x)[1]
