@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 PAIR_SEED = 42
 PROGRESS_REPORTS = 10  # Log lines per training run.
 HEAD_C = 1.0  # setfit's head: scikit-learn's LogisticRegression() as it comes.
+MAX_GRADIENT_NORM = 1.0  # The library's trainer (transformers') clips: MiniLM's norm was above 1 in 36 of 40 steps.
 LISTED_PAIRS_LIMIT = 1 << 22  # Above this many pairs (n (n + 1) / 2 for n texts), pairs are drawn, not listed.
 
 
@@ -78,20 +79,38 @@ class _PairModel(tf_keras.Model):
         return tf.reduce_sum(tf.gather(vectors, first) * tf.gather(vectors, second), axis=-1)
 
 
-def _pair_batches(ids: dict[str, np.ndarray], first, second, target, batch_size: int) -> tf.data.Dataset:
-    """((distinct texts' ids, positions of the first texts, of the second), target) batches of pairs."""
-    table = {name: tf.constant(value) for name, value in ids.items()}
+def _pair_batches(ids: dict[str, np.ndarray], first, second, target, batch_size: int):
+    """((distinct texts' ids, positions of the first texts, of the second), target) batches of pairs. Plain numpy:
+    a tf.data iterator's teardown at the end of the epoch stalled for 7 s, once for 50 s, with nothing running."""
     count = len(next(iter(ids.values())))
+    second = np.where(second == first, second + count, second)  # Itself: a second copy, its own dropout mask.
+    for start in range(0, len(target), batch_size):
+        rows = slice(start, start + batch_size)
+        texts, positions = np.unique(np.concatenate([first[rows], second[rows]]), return_inverse=True)
+        positions = positions.astype(np.int32)
+        size = len(target[rows])
+        batch_ids = {name: value[texts % count] for name, value in ids.items()}
+        yield (batch_ids, positions[:size], positions[size:]), target[rows]
 
-    def distinct_texts(first, second, target):
-        second = tf.where(second == first, second + count, second)  # Itself: a second copy, its own dropout mask.
-        texts, positions = tf.unique(tf.concat([first, second], axis=0))
-        size = tf.shape(first)[0]
-        batch_ids = {name: tf.gather(value, texts % count) for name, value in table.items()}
-        return (batch_ids, positions[:size], positions[size:]), target
 
-    pairs = tf.data.Dataset.from_tensor_slices((first.astype(np.int32), second.astype(np.int32), target))
-    return pairs.batch(batch_size).map(distinct_texts)
+_BATCH_SPEC = (
+    (
+        {name: tf.TensorSpec([None, None], tf.int32) for name in features.TOKEN_FEATURES},
+        tf.TensorSpec([None], tf.int32),
+        tf.TensorSpec([None], tf.int32),
+    ),
+    tf.TensorSpec([None], tf.float32),
+)
+
+
+def _rows_once(gradient):
+    """An embedding's gradient (IndexedSlices: one row per token occurrence) with each row once, repeats summed:
+    its norm is then the dense gradient's, the one torch clips; with repeats it is not."""
+    if not isinstance(gradient, tf.IndexedSlices):
+        return gradient
+    rows, positions = tf.unique(gradient.indices)
+    values = tf.math.unsorted_segment_sum(gradient.values, positions, tf.shape(rows)[0])
+    return tf.IndexedSlices(values, rows, gradient.dense_shape)
 
 
 def train_encoder(encoder, ids: dict[str, np.ndarray], labels: np.ndarray, settings, optimizer_for) -> int:
@@ -114,20 +133,22 @@ def train_encoder(encoder, ids: dict[str, np.ndarray], labels: np.ndarray, setti
         settings.batch_size,
     )
     pair_model, optimizer = _PairModel(encoder), optimizer_for(total_steps)
-    batches = _pair_batches(ids, first, second, target, settings.batch_size)
+    ids = {name: value.astype(np.int32) for name, value in ids.items()}
 
-    @tf.function(input_signature=batches.element_spec, autograph=False)
+    @tf.function(input_signature=_BATCH_SPEC, autograph=False)
     def train_step(batch, batch_target):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(pair_model(batch, training=True) - batch_target))
         variables = pair_model.trainable_variables
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        gradients = [_rows_once(gradient) for gradient in tape.gradient(loss, variables)]
+        gradients, _ = tf.clip_by_global_norm(gradients, MAX_GRADIENT_NORM)
+        optimizer.apply_gradients(zip(gradients, variables))
         return loss
 
     started, step, report_every = time.monotonic(), 0, max(total_steps // PROGRESS_REPORTS, 1)
     for epoch in range(1, settings.setfit_epochs + 1):
         losses = []
-        for batch, batch_target in batches:
+        for batch, batch_target in _pair_batches(ids, first, second, target, settings.batch_size):
             losses.append(float(train_step(batch, batch_target)))
             step += 1
             if step % report_every == 0 or step == total_steps:

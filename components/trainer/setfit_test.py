@@ -114,3 +114,20 @@ def test_the_head_scores_exactly_what_the_logistic_regression_learnt(tiny_export
             np.delete(got, [c for c in range(classes) if c not in labels], axis=1), expected, atol=1e-5
         )
         assert got[:, [c for c in range(classes) if c not in labels]].max(initial=0) < 1e-6
+
+
+def _one_step_update(tiny_export, ids) -> np.ndarray:
+    """All of the encoder's variables' change in one plain SGD step (learning rate 1): the clipped gradient."""
+    encoder = classifier_model.build_encoder(str(tiny_export / "encoder"), trainable=True)
+    before = [v.numpy().copy() for v in encoder.trainable_variables]
+    settings = PipelineConfig(train_data="t.csv", mode="setfit", setfit_iterations=1, batch_size=12).settings(
+        TrainerSettings
+    )
+    assert setfit.train_encoder(encoder, ids, LABELS, settings, lambda total: tf.keras.optimizers.SGD(1.0)) == 1
+    return np.concatenate([(v.numpy() - b).ravel() for v, b in zip(encoder.trainable_variables, before)])
+
+
+def test_a_step_clips_the_gradients_global_norm_as_setfits_trainer_does(tiny_export, ids, monkeypatch):
+    monkeypatch.setattr(setfit, "MAX_GRADIENT_NORM", 0.1)  # Far below this gradient's norm: every step clipped.
+    update = _one_step_update(tiny_export, ids)
+    assert np.linalg.norm(update) == pytest.approx(0.1, rel=1e-3)  # All variables together, not each to 0.1.
