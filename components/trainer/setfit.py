@@ -81,7 +81,7 @@ class _PairModel(tf_keras.Model):
 
 def _pair_batches(ids: dict[str, np.ndarray], first, second, target, batch_size: int):
     """((distinct texts' ids, positions of the first texts, of the second), target) batches of pairs. Plain numpy:
-    a tf.data iterator's teardown at the end of the epoch stalled for 7 s, once for 50 s, with nothing running."""
+    over a tf.data dataset the loop sat idle for 7 s (once 50 s) between the last step and its end."""
     count = len(next(iter(ids.values())))
     second = np.where(second == first, second + count, second)  # Itself: a second copy, its own dropout mask.
     for start in range(0, len(target), batch_size):
