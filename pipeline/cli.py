@@ -358,7 +358,7 @@ def _add_pipeline_options(parser: argparse.ArgumentParser) -> None:
         "--setfit-iterations",
         type=int,
         metavar="N",
-        help="setfit: pairs per training text and side, 2 × N × texts pairs in all (default: 20)",
+        help="setfit: N × texts pairs of the same class and as many of different classes (default: 20)",
     )
     model.add_argument("--setfit-epochs", type=int, metavar="N", help="setfit: epochs over the pairs (default: 1)")
     model.add_argument(

@@ -263,7 +263,7 @@ class PipelineConfig(_JsonFields):
     # None: ENCODER_LEARNING_RATES of the mode. finetune: 1e-4 measured best for MiniLM (bench/accuracy.py); BERT-base
     # wants 2e-5-5e-5.
     encoder_learning_rate: float | None = None
-    setfit_iterations: int = 20  # Pairs per text and class side (setfit's num_iterations): 2 × iterations × texts.
+    setfit_iterations: int = 20  # setfit's num_iterations: iterations × texts pairs of each kind, 2 × in all.
     setfit_epochs: int = 1
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
